@@ -1,0 +1,5 @@
+"""Allow `python -m digitlab ...`."""
+
+from digitlab.cli import main
+
+raise SystemExit(main())

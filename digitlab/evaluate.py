@@ -1,0 +1,190 @@
+"""Measure a model: accuracy, per-class precision/recall, confusion, calibration, mistakes.
+
+Works with a Keras model, a `Predictor` or a path/registry name; every plot lives in
+`digitlab.plots` and takes the `Evaluation` this module returns.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+NUM_CLASSES = 10
+
+
+@dataclass
+class Evaluation:
+    """Everything measured on one labelled set."""
+
+    labels: np.ndarray
+    probabilities: np.ndarray
+    images: np.ndarray  # uint8 or float (N, 28, 28), kept for the mistakes gallery
+
+    @property
+    def predictions(self) -> np.ndarray:
+        """The argmax digit per image."""
+        return self.probabilities.argmax(axis=1)
+
+    @property
+    def confidences(self) -> np.ndarray:
+        """The top probability per image."""
+        return self.probabilities.max(axis=1)
+
+    @property
+    def accuracy(self) -> float:
+        """Share of images predicted right."""
+        return float((self.predictions == self.labels).mean())
+
+    def confusion_matrix(self) -> np.ndarray:
+        """Counts: rows are true digits, columns predicted digits."""
+        matrix = np.zeros((NUM_CLASSES, NUM_CLASSES), dtype=np.int64)
+        np.add.at(matrix, (self.labels.astype(int), self.predictions), 1)
+        return matrix
+
+    def per_class(self) -> list[dict]:
+        """Precision, recall, F1 and support for each digit."""
+        matrix = self.confusion_matrix()
+        rows = []
+        for digit in range(NUM_CLASSES):
+            true_positive = matrix[digit, digit]
+            predicted = matrix[:, digit].sum()
+            actual = matrix[digit, :].sum()
+            precision = true_positive / predicted if predicted else 0.0
+            recall = true_positive / actual if actual else 0.0
+            f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+            rows.append({"digit": digit, "precision": float(precision), "recall": float(recall),
+                         "f1": float(f1), "support": int(actual)})
+        return rows
+
+    def reliability(self, bins: int = 15) -> list[dict]:
+        """Per confidence bin: count, mean confidence and accuracy."""
+        edges = np.linspace(0.0, 1.0, bins + 1)
+        correct = self.predictions == self.labels
+        rows = []
+        for low, high in zip(edges[:-1], edges[1:]):
+            inside = (self.confidences > low) & (self.confidences <= high)
+            count = int(inside.sum())
+            rows.append({"low": float(low), "high": float(high), "count": count,
+                         "confidence": float(self.confidences[inside].mean()) if count else 0.0,
+                         "accuracy": float(correct[inside].mean()) if count else 0.0})
+        return rows
+
+    def expected_calibration_error(self, bins: int = 15) -> float:
+        """ECE: the count-weighted gap between confidence and accuracy over the bins."""
+        total = len(self.labels)
+        return float(sum(row["count"] / total * abs(row["confidence"] - row["accuracy"])
+                         for row in self.reliability(bins)))
+
+    def mistakes(self, limit: int = 25) -> list[dict]:
+        """The most confident mistakes first: index, true, predicted, confidence."""
+        wrong = np.flatnonzero(self.predictions != self.labels)
+        wrong = wrong[np.argsort(-self.confidences[wrong])][:limit]
+        return [{"index": int(i), "true": int(self.labels[i]), "predicted": int(self.predictions[i]),
+                 "confidence": float(self.confidences[i])} for i in wrong]
+
+    def uncertain_threshold(self, target_error_rate: float = 0.25) -> float:
+        """The largest confidence t whose predictions below t are wrong at least this often."""
+        correct = self.predictions == self.labels
+        best = 0.5
+        for threshold in np.arange(0.50, 0.995, 0.01):
+            below = self.confidences < threshold
+            if below.sum() >= 5 and 1.0 - correct[below].mean() >= target_error_rate:
+                best = float(round(threshold, 2))
+        return best
+
+    def summary(self) -> dict:
+        """A JSON-friendly summary for cards and notes."""
+        return {"accuracy": self.accuracy, "count": int(len(self.labels)),
+                "ece": self.expected_calibration_error(), "per_class": self.per_class(),
+                "uncertain_threshold": self.uncertain_threshold()}
+
+
+def probabilities_of(model, images: np.ndarray, batch_size: int = 512) -> np.ndarray:
+    """(N, 10) probabilities from a Keras model, a Predictor, or a registry name/path."""
+    from digitlab.predict import Predictor
+
+    if isinstance(model, (str, Path)):
+        model = Predictor.load(model)
+    images = np.asarray(images)
+    batch = (images.astype(np.float32) / 255.0) if images.dtype == np.uint8 else images.astype(np.float32)
+    if isinstance(model, Predictor):
+        return np.concatenate([model.backend(batch[i:i + 256, ..., None])
+                               for i in range(0, len(batch), 256)])
+    return np.asarray(model.predict(batch[..., None], batch_size=batch_size, verbose=0))
+
+
+def evaluate(model, images: np.ndarray, labels: np.ndarray) -> Evaluation:
+    """Run the model over a labelled set (uint8 0-255 or float 0-1 images, 28x28)."""
+    return Evaluation(labels=np.asarray(labels).astype(int), probabilities=probabilities_of(model, images),
+                      images=np.asarray(images))
+
+
+def accuracy(model, images: np.ndarray, labels: np.ndarray) -> float:
+    """Share right; nan for an empty set."""
+    if len(labels) == 0:
+        return float("nan")
+    return evaluate(model, images, labels).accuracy
+
+
+def mean_and_std(values) -> tuple[float, float]:
+    """Mean and sample standard deviation (0 for one value) of per-seed results."""
+    values = np.asarray(list(values), dtype=np.float64)
+    return float(values.mean()), float(values.std(ddof=1)) if len(values) > 1 else 0.0
+
+
+def save_evaluation(model, folder: str | Path, history: dict | None = None, mnist=None) -> dict:
+    """Evaluate on MNIST test, save the plots as PNGs next to the model and merge into card.json."""
+    from digitlab import plots
+    from digitlab.data import load_mnist
+
+    folder = Path(folder)
+    (_, _), (x_test, y_test) = mnist if mnist is not None else load_mnist()
+    evaluation = evaluate(model, x_test, y_test)
+    figures = {
+        "confusion_matrix": plots.plot_confusion_matrix(evaluation),
+        "per_class": plots.plot_per_class(evaluation),
+        "reliability": plots.plot_reliability(evaluation),
+        "mistakes": plots.plot_mistakes(evaluation),
+    }
+    if history:
+        figures["training_curves"] = plots.plot_training_curves(history)
+    for name, figure in figures.items():
+        figure.savefig(folder / f"{name}.png", dpi=90, bbox_inches="tight")
+        plots.close(figure)
+    summary = evaluation.summary()
+    card_path = folder / "card.json"
+    card = json.loads(card_path.read_text()) if card_path.exists() else {}
+    card.setdefault("metrics", {}).update({
+        "mnist_test_accuracy": summary["accuracy"], "mnist_test_ece": summary["ece"]})
+    card["calibration"] = {"uncertain_threshold": summary["uncertain_threshold"],
+                           "measured_on": "MNIST test"}
+    card["per_class"] = summary["per_class"]
+    card_path.write_text(json.dumps(card, indent=2, default=str) + "\n")
+    return summary
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line: `digitlab evaluate MODEL [--out DIR]` prints metrics and saves plots."""
+    from digitlab.predict import resolve_model
+
+    parser = argparse.ArgumentParser(prog="digitlab evaluate", description=main.__doc__)
+    parser.add_argument("model", nargs="?", default="digits", help="registry name, name@version or path")
+    parser.add_argument("--out", type=Path, default=None, help="folder for plots (default: the model's)")
+    arguments = parser.parse_args(argv)
+    folder, model_id, _ = resolve_model(arguments.model)
+    folder = folder.parent if folder.is_file() else folder
+    import keras
+
+    model = keras.saving.load_model(folder / "model.keras", compile=False)
+    out = arguments.out or folder
+    out.mkdir(parents=True, exist_ok=True)
+    if arguments.out is not None and (folder / "card.json").exists():
+        (out / "card.json").write_text((folder / "card.json").read_text())
+    summary = save_evaluation(model, out)
+    print(json.dumps({"model": model_id, "accuracy": summary["accuracy"], "ece": summary["ece"],
+                      "uncertain_threshold": summary["uncertain_threshold"], "plots": str(out)}, indent=2))
+    return 0

@@ -1,0 +1,54 @@
+"""Project hygiene: one dependency list, clean notebooks, the two-command quick-start."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import tomllib
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_environment_yml_installs_the_project_and_nothing_else():
+    text = (ROOT / "environment.yml").read_text()
+    package_lines = [line.strip()[2:] for line in text.splitlines() if line.strip().startswith("- ")]
+    assert "-e .[dev]" in package_lines, "environment.yml must install the project with pip -e .[dev]"
+    extra = [name for name in package_lines if name not in ("-e .[dev]", "pip", "pip:")
+             and not name.startswith("python=")]
+    assert extra == [], f"environment.yml lists packages outside pyproject.toml: {extra}"
+
+
+def test_environment_python_satisfies_requires_python():
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    python = re.search(r"python=(\d+)\.(\d+)", (ROOT / "environment.yml").read_text())
+    minor = int(python.group(2))
+    bounds = pyproject["project"]["requires-python"]
+    low = int(re.search(r">=3\.(\d+)", bounds).group(1))
+    high = int(re.search(r"<3\.(\d+)", bounds).group(1))
+    assert low <= minor < high
+
+
+def test_every_dependency_has_lower_and_upper_bounds():
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    requirements = pyproject["project"]["dependencies"] + pyproject["project"]["optional-dependencies"]["dev"]
+    unbounded = [r for r in requirements if ">=" not in r or "<" not in r.replace("<=", "")]
+    assert unbounded == []
+
+
+def test_notebooks_are_committed_without_outputs():
+    notebooks = sorted((ROOT / "notebooks").glob("*.ipynb"))
+    assert notebooks, "no notebooks found"
+    for path in notebooks:
+        notebook = json.loads(path.read_text())
+        for cell in notebook["cells"]:
+            if cell["cell_type"] == "code":
+                assert not cell.get("outputs"), f"{path.name} has outputs"
+                assert cell.get("execution_count") is None, f"{path.name} has execution counts"
+
+
+def test_ci_runs_the_readme_test_command():
+    assert "make test" in (ROOT / ".ci" / "run").read_text()
+    readme = (ROOT / "README.md").read_text()
+    assert "make run" in readme and "make test" in readme
