@@ -162,8 +162,11 @@ def make_dataset(x: np.ndarray, y: np.ndarray, config: TrainConfig, training: bo
     dataset = dataset.batch(config.batch_size)
     if training and config.augment:
         augment_config = config.augment_config
-        dataset = dataset.map(lambda batch, labels: (augment_batch(batch, augment_config), labels),
-                              num_parallel_calls=tf.data.AUTOTUNE)
+        # a seeded stream of per-batch seeds, new each epoch: reproducible with parallel maps
+        batch_seeds = tf.data.Dataset.random(seed=config.seed, rerandomize_each_iteration=True).batch(2)
+        dataset = tf.data.Dataset.zip(dataset, batch_seeds).map(
+            lambda batch, seed: (augment_batch(batch[0], augment_config, seed), batch[1]),
+            num_parallel_calls=tf.data.AUTOTUNE)
     return dataset.prefetch(tf.data.AUTOTUNE)
 
 
@@ -223,7 +226,7 @@ def train(config: TrainConfig, mnist: MnistArrays | None = None,
     history = model.fit(
         make_dataset(x_fit, y_fit, config, training=True),
         validation_data=make_dataset(x_val, y_val, config, training=False) if has_validation else None,
-        epochs=config.epochs, callbacks=callbacks, verbose=config.verbose,
+        epochs=config.epochs, callbacks=callbacks, verbose=config.verbose, shuffle=False,
     )
     seconds = time.perf_counter() - started
     val_accuracy = (float(model.evaluate(make_dataset(x_val, y_val, config, False), verbose=0)[1])
@@ -247,7 +250,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-augment", action="store_true")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--train-subset", type=int, default=None)
-    parser.add_argument("--patience", type=int, default=4)
+    parser.add_argument("--patience", type=int, default=4, help="early-stopping patience; 0 turns it off")
     parser.add_argument("--name", default="digits", help="registry name to save under")
     parser.add_argument("--promote", action="store_true", help="make the new version current")
     parser.add_argument("--out", type=Path, default=None, help="save to this folder instead of the registry")
@@ -256,7 +259,7 @@ def main(argv: list[str] | None = None) -> int:
         arch=arguments.arch, epochs=arguments.epochs, batch_size=arguments.batch_size,
         learning_rate=arguments.learning_rate, schedule=arguments.schedule,
         augment=not arguments.no_augment, seed=arguments.seed, train_subset=arguments.train_subset,
-        early_stopping_patience=arguments.patience, verbose=2,
+        early_stopping_patience=arguments.patience or None, verbose=2,
     )
     result = train(config)
     print(f"validation accuracy {result.val_accuracy:.4%}, test accuracy {result.test_accuracy:.4%}, "

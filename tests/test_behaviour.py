@@ -1,0 +1,89 @@
+"""Behavioural tests of the committed default model: variations of a digit keep its label.
+
+Each variant is compared with the plain digits' rate through the same preprocessing path, so
+the tests check the pipeline's invariances rather than a hard-coded accuracy.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from digitlab.predict import Predictor
+from digitlab.preprocess import EmptyImageError
+from digitlab.synthetic import canvas_from_mnist, paper_frame
+
+DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "models" / "digits" / "1"
+SAMPLE_SIZE = 300
+ALLOWED_DROP = 0.02  # a variant may lose at most 2 points against the plain digits
+
+
+@pytest.fixture(scope="module")
+def predictor():
+    return Predictor.load(DEFAULT_MODEL)
+
+
+@pytest.fixture(scope="module")
+def sample(mnist):
+    (_, _), (x_test, y_test) = mnist
+    index = np.random.default_rng(0).choice(len(x_test), SAMPLE_SIZE, replace=False)
+    return x_test[index], y_test[index]
+
+
+def accuracy_of(predictor, images, labels) -> float:
+    return float(np.mean([p.digit for p in predictor.predict(list(images))] == labels))
+
+
+@pytest.fixture(scope="module")
+def plain_accuracy(predictor, sample):
+    images, labels = sample
+    return accuracy_of(predictor, [canvas_from_mnist(image) for image in images], labels)
+
+
+VARIANTS = {
+    "shifted": lambda image, rng: canvas_from_mnist(image, offset=tuple(rng.integers(-70, 70, 2))),
+    "scaled_down": lambda image, rng: canvas_from_mnist(image, scale=rng.uniform(0.3, 0.6)),
+    "thicker": lambda image, rng: canvas_from_mnist(image, thickness=int(rng.integers(8, 16))),
+    "inverted": lambda image, rng: canvas_from_mnist(image, invert=True),
+    "rgba_on_transparent": lambda image, rng: canvas_from_mnist(image, rgba=True),
+    "noisy_uneven_light": lambda image, rng: canvas_from_mnist(image, noise=0.05, lighting=0.4, rng=rng),
+}
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+def test_variants_keep_their_label(variant, predictor, sample, plain_accuracy):
+    images, labels = sample
+    rng = np.random.default_rng(1)
+    varied = [VARIANTS[variant](image, rng) for image in images]
+    assert accuracy_of(predictor, varied, labels) >= plain_accuracy - ALLOWED_DROP
+    assert plain_accuracy > 0.97
+
+
+def test_blank_canvases_are_refused_not_guessed(predictor):
+    for blank in (np.full((280, 280), 255, np.uint8), np.zeros((280, 280, 4), np.uint8),
+                  np.full((280, 280, 3), 128, np.uint8)):
+        with pytest.raises(EmptyImageError):
+            predictor.predict_one(blank)
+
+
+def test_reading_digits_on_paper(predictor, mnist):
+    (_, _), (x_test, y_test) = mnist
+    rng = np.random.default_rng(5)
+    correct = 0
+    for _ in range(20):
+        index = rng.choice(len(x_test), int(rng.integers(2, 6)), replace=False)
+        frame, _ = paper_frame(list(x_test[index]), rng=rng)
+        correct += predictor.read(frame).text == "".join(str(d) for d in y_test[index])
+    assert correct >= 17
+
+
+def test_committed_model_accuracy_matches_its_card(predictor, mnist):
+    (_, _), (x_test, y_test) = mnist
+    probabilities = predictor.probabilities(x_test.astype(np.float32) / 255.0)
+    accuracy = float((probabilities.argmax(1) == y_test).mean())
+    card = json.loads((DEFAULT_MODEL / "card.json").read_text())
+    assert abs(accuracy - card["metrics"]["mnist_test_accuracy"]) < 0.0005
+    assert accuracy >= 0.99

@@ -1,0 +1,94 @@
+"""Training: config checks, the split, augmentation and schedule oracles, determinism, a real run."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from digitlab.augment import AugmentConfig, augment_batch
+from digitlab.models import ARCHITECTURES, build_model
+from digitlab.train import OneCycle, TrainConfig, split_training_data, train
+
+
+@pytest.mark.parametrize("name", sorted(ARCHITECTURES))
+def test_architectures_map_digits_to_ten_probabilities(name):
+    model = build_model(name)
+    output = model(np.zeros((2, 28, 28, 1), np.float32)).numpy()
+    assert output.shape == (2, 10)
+    assert np.allclose(output.sum(axis=1), 1.0, atol=1e-5)
+
+
+def test_unknown_architecture_names_the_choices():
+    with pytest.raises(ValueError, match="baseline, default, fast"):
+        build_model("resnet")
+
+
+@pytest.mark.parametrize("options", [{"epochs": 0}, {"schedule": "step"}, {"validation_split": 0.7},
+                                     {"extra_x": np.zeros((1, 28, 28))}])
+def test_bad_configs_are_refused(options):
+    with pytest.raises(ValueError):
+        TrainConfig(**options)
+
+
+def test_validation_comes_from_training_data_and_extra_samples_are_mixed_in(mnist):
+    extra_x = np.full((5, 28, 28), 0.5, np.float32)
+    extra_y = np.arange(5)
+    config = TrainConfig(train_subset=1000, validation_split=0.1, extra_x=extra_x, extra_y=extra_y,
+                         extra_repeat=3)
+    (x_fit, y_fit), (x_val, y_val) = split_training_data(config, mnist)
+    assert len(x_val) == 100 and len(x_fit) == 900 + 15
+    (x_train, _), (x_test, _) = mnist
+    train_rows = {row.tobytes() for row in x_train}
+    assert all(image.tobytes() in train_rows for image in x_val)
+    fit_rows = {row.tobytes() for row in x_fit[:900]}
+    assert not any(image.tobytes() in fit_rows for image in x_val)
+    assert (x_fit[-15:] == 128).all() and list(y_fit[-5:]) == [0, 1, 2, 3, 4]
+
+
+def test_augmentation_with_nothing_to_do_is_the_identity(mnist):
+    images = mnist[1][0][:8, ..., None].astype(np.float32) / 255
+    still = AugmentConfig(rotation_degrees=0, zoom_fraction=0, shift_fraction=0, stroke_change_probability=0)
+    assert np.abs(augment_batch(tf.constant(images), still).numpy() - images).max() < 1e-5
+
+
+def test_augmentation_keeps_the_digit_mostly_in_frame(mnist):
+    images = mnist[1][0][:64, ..., None].astype(np.float32) / 255
+    augmented = augment_batch(tf.constant(images)).numpy()
+    assert augmented.shape == images.shape and augmented.min() >= 0 and augmented.max() <= 1
+    ink_kept = augmented.sum(axis=(1, 2, 3)) / images.sum(axis=(1, 2, 3))
+    assert np.median(ink_kept) > 0.7 and np.abs(augmented - images).mean() > 0.01
+
+
+def test_one_cycle_rises_to_the_peak_then_falls_to_nearly_zero():
+    schedule = OneCycle(peak_rate=0.01, total_steps=100, warmup_fraction=0.25)
+    rates = [float(schedule(step)) for step in range(101)]
+    assert rates[0] < 0.002 and abs(max(rates) - 0.01) < 1e-3 and rates[-1] < 1e-4
+    assert int(np.argmax(rates)) in range(23, 28)
+
+
+def test_training_is_deterministic_with_a_seed(mnist):
+    config = TrainConfig(arch="fast", epochs=1, train_subset=600, batch_size=64, test_subset=100,
+                         early_stopping_patience=None, verbose=0, seed=7)
+    first = train(config, mnist=mnist)
+    second = train(config, mnist=mnist)
+    for a, b in zip(first.model.get_weights(), second.model.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_a_short_real_run_learns_and_reports_progress(small_trained_model):
+    result = small_trained_model
+    assert result.test_accuracy > 0.9, result.test_accuracy
+    assert result.val_accuracy > 0.9
+    card = result.card()
+    assert card["arch"] == "fast" and card["data"]["mnist_sha256"] == result.data_checksum
+    assert card["metrics"]["mnist_test_accuracy"] == result.test_accuracy
+
+
+def test_progress_is_reported_per_epoch(mnist):
+    reports = []
+    config = TrainConfig(arch="fast", epochs=2, train_subset=300, test_subset=50, verbose=0,
+                         early_stopping_patience=None)
+    train(config, mnist=mnist, progress=lambda fraction, message: reports.append((fraction, message)))
+    assert [fraction for fraction, _ in reports] == [0.5, 1.0]
+    assert reports[-1][1].startswith("epoch 2/2")
