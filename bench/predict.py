@@ -23,11 +23,14 @@ from digitlab.synthetic import canvas_from_mnist
 RESULTS = Path(__file__).resolve().parent / "results" / "predict.json"
 
 RSS_PROBE = """
-import resource, sys, numpy as np
+import sys, cv2, numpy as np
 from digitlab.predict import Predictor
 predictor = Predictor.load(sys.argv[1])
-predictor.predict_one(np.zeros((280, 280), np.uint8) + np.eye(280, dtype=np.uint8) * 255)
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 'tensorflow' in sys.modules)
+canvas = np.full((280, 280), 255, np.uint8)
+cv2.ellipse(canvas, (140, 140), (60, 95), 0, 0, 360, 0, 18)  # a drawn zero
+predictor.predict_one(canvas)
+peak_kib = next(line.split()[1] for line in open('/proc/self/status') if line.startswith('VmHWM'))
+print(int(peak_kib) / 1024, 'tensorflow' in sys.modules)  # ru_maxrss would carry the parent's peak over exec
 """
 
 
@@ -110,6 +113,8 @@ def main() -> None:
 
     probe = subprocess.run([sys.executable, "-c", RSS_PROBE, arguments.model], capture_output=True,
                            text=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+    if probe.returncode != 0:
+        raise RuntimeError(f"RSS probe failed: {probe.stderr[-2000:]}")
     rss, imported_tensorflow = probe.stdout.split()
     report["predictor_process"] = {"max_rss_mib": round(float(rss)), "imports_tensorflow": imported_tensorflow == "True"}
     RESULTS.parent.mkdir(parents=True, exist_ok=True)

@@ -179,7 +179,7 @@ def read_threshold(path: Path) -> float:
 def is_prepared(image: np.ndarray) -> bool:
     """True for a 28x28 float array in [0, 1]: already what the model sees."""
     return (image.shape in ((28, 28), (28, 28, 1)) and np.issubdtype(image.dtype, np.floating)
-            and float(image.min()) >= 0.0 and float(image.max()) <= 1.0)
+            and float(image.min()) >= 0.0 and float(image.max()) <= 1.0 + 1e-4)
 
 
 class Predictor:
@@ -238,7 +238,8 @@ class Predictor:
         for index, image in enumerate(images):
             image = np.asarray(image)
             try:
-                prepared.append(image.reshape(28, 28) if is_prepared(image) else to_mnist(image))
+                prepared.append(np.clip(image.reshape(28, 28), 0.0, 1.0) if is_prepared(image)
+                                else to_mnist(image))
             except EmptyImageError as error:
                 if len(images) == 1:
                     raise

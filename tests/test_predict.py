@@ -6,12 +6,13 @@ import subprocess
 import sys
 import threading
 
+import cv2
 import numpy as np
 import pytest
 
 from digitlab.export import save_model_folder
 from digitlab.predict import Predictor
-from digitlab.preprocess import EmptyImageError
+from digitlab.preprocess import EmptyImageError, to_mnist
 
 
 @pytest.fixture(scope="module")
@@ -96,9 +97,21 @@ def test_predictor_is_thread_safe(model_folder, test_images):
 
 
 def test_the_litert_path_never_imports_tensorflow(model_folder):
-    probe = ("import sys, numpy as np\nfrom digitlab.predict import Predictor\n"
+    probe = ("import sys, cv2, numpy as np\nfrom digitlab.predict import Predictor\n"
              f"p = Predictor.load({str(model_folder)!r})\n"
-             "p.predict_one(np.eye(200, dtype=np.uint8) * 255)\n"
+             "canvas = np.full((280, 280), 255, np.uint8)\n"
+             "cv2.line(canvas, (140, 40), (140, 240), 0, 20)\n"
+             "p.predict_one(canvas)\n"
              "print('tensorflow' in sys.modules, 'keras' in sys.modules)")
     output = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert output.stdout.split() == ["False", "False"]
+
+
+def test_a_thin_one_is_centred_whole():
+    canvas = np.full((336, 336), 255, np.uint8)
+    cv2.line(canvas, (170, 60), (170, 280), 0, 22)
+    image = to_mnist(canvas)
+    rows = np.flatnonzero(image.sum(axis=1) > 0.1)
+    assert rows[0] <= 5 and rows[-1] >= 22 and rows[-1] - rows[0] >= 18
+    centre_y = (image.sum(axis=1) @ np.arange(28)) / image.sum()
+    assert abs(centre_y - 14) < 1

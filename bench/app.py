@@ -1,0 +1,227 @@
+"""Benchmark the Voila app in headless chromium: page ready time, mouse-up to top-3, kernel RSS.
+
+Prints JSON. `python bench/app.py [--strokes 30] [--loads 3]`. It serves the committed default
+model (or trains a tiny one when models/digits/1 is missing) from a temp registry, with a temp
+sample store, so your own data and models are never touched.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import psutil
+
+ROOT = Path(__file__).resolve().parent.parent
+COMMITTED_MODEL = ROOT / "models" / "digits" / "1"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run"]
+SHAPES = [  # single strokes in pad pixels: a 1, a 7 and a 0
+    [(170, 60 + 10 * step) for step in range(23)],
+    [(95 + 10 * step, 75) for step in range(16)] + [(245 - 5 * s, 75 + 11 * s) for s in range(20)],
+    [(168 + 62 * math.sin(2 * math.pi * t / 40), 168 - 100 * math.cos(2 * math.pi * t / 40))
+     for t in range(41)],
+]
+WATCH_SCRIPT = """() => {
+  const pad = document.querySelector('canvas.dl-pad');
+  window.__up = null; window.__changed = null;
+  pad.addEventListener('mouseup', () => { window.__up = performance.now(); },
+                       {capture: true, once: true});
+  const box = document.querySelector('.dl-result').parentElement;
+  const observer = new MutationObserver(() => {
+    const result = document.querySelector('.dl-result');
+    if (window.__up !== null && result && result.dataset.state !== 'waiting') {
+      window.__changed = performance.now(); observer.disconnect();
+    }
+  });
+  observer.observe(box, {childList: true, subtree: true});
+}"""
+
+
+def percentiles(values: list[float]) -> dict:
+    """p50, p95, max and mean of timings in ms."""
+    array = np.asarray(values)
+    return {"p50_ms": round(float(np.percentile(array, 50)), 1),
+            "p95_ms": round(float(np.percentile(array, 95)), 1),
+            "max_ms": round(float(array.max()), 1), "mean_ms": round(float(array.mean()), 1),
+            "runs": len(values)}
+
+
+def prepare_registry(models: Path) -> str:
+    """Copy the committed default model into the temp registry (or train a tiny stand-in)."""
+    if (COMMITTED_MODEL / "model.tflite").exists():
+        shutil.copytree(COMMITTED_MODEL, models / "digits" / "1")
+        return "committed digits@1"
+    from digitlab.registry import Registry
+    from digitlab.train import TrainConfig, train
+
+    print("bench/app.py: models/digits/1 is missing; training a tiny stand-in model",
+          file=sys.stderr)
+    result = train(TrainConfig(arch="fast", epochs=1, train_subset=8000, augment=False,
+                               early_stopping_patience=None, test_subset=2000, verbose=0))
+    Registry(models).save(result.model, "digits", result.card())
+    return "tiny stand-in (fast, 1 epoch)"
+
+
+def free_port() -> int:
+    """A free TCP port on 127.0.0.1."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_for(condition, timeout: float, what: str) -> None:
+    """Poll until condition() is true."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out waiting for {what}")
+        time.sleep(0.1)
+
+
+def listening(port: int) -> bool:
+    """True when the server accepts connections (a GET of the page would use up a kernel)."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=2):
+            return True
+    except OSError:
+        return False
+
+
+def kernels(server: psutil.Process) -> list[psutil.Process]:
+    """The kernel processes Voila started."""
+    return [child for child in server.children(recursive=True)
+            if "ipykernel_launcher" in " ".join(child.cmdline())]
+
+
+def pool_filled(log: Path, count: int) -> bool:
+    """True once Voila has filled its preheated pool `count` times."""
+    return log.read_text().count("is filled with") >= count
+
+
+def load_page(browser, url: str) -> tuple:
+    """Open a page; return (page, ms to the pad being visible, ms to the kernel's first answer)."""
+    page = browser.new_page(viewport={"width": 1200, "height": 1100})
+    started = time.perf_counter()
+    page.goto(url)
+    page.wait_for_selector("canvas.dl-pad", timeout=90_000)
+    visible = (time.perf_counter() - started) * 1000
+    while True:  # Predict on the blank pad answers with a warning once the kernel is connected
+        page.get_by_role("button", name="Predict").click()
+        try:
+            page.wait_for_selector('.dl-message[data-kind="warn"]', timeout=1_000)
+            break
+        except Exception:
+            if time.perf_counter() - started > 90:
+                raise
+    return page, visible, (time.perf_counter() - started) * 1000
+
+
+def stroke_latency(page, points, pace: float) -> float:
+    """Draw one stroke on a cleared pad; ms from mouse up to the new top-3 in the DOM."""
+    page.get_by_role("button", name="Clear").click()
+    page.wait_for_selector('.dl-result[data-state="waiting"]')
+    box = page.locator("canvas.dl-pad").bounding_box()
+    page.evaluate(WATCH_SCRIPT)
+    page.mouse.move(box["x"] + points[0][0], box["y"] + points[0][1])
+    page.mouse.down()
+    for x, y in points[1:]:
+        page.mouse.move(box["x"] + x, box["y"] + y)
+        time.sleep(pace)
+    page.mouse.up()
+    page.wait_for_function("() => window.__changed !== null", timeout=30_000)
+    return page.evaluate("() => window.__changed - window.__up")
+
+
+def tensorflow_mapped(process: psutil.Process) -> bool:
+    """True when a TensorFlow shared library is loaded in the process."""
+    return any("tensorflow" in Path(region.path).name.lower()
+               for region in process.memory_maps() if region.path)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Start the app, measure it, print JSON."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--strokes", type=int, default=30)
+    parser.add_argument("--loads", type=int, default=3, help="page loads to time")
+    parser.add_argument("--pace-ms", type=float, default=8.0, help="time between pointer moves")
+    parser.add_argument("--no-preheat", dest="preheat", action="store_false",
+                        help="compare: start each page's kernel on demand")
+    arguments = parser.parse_args(argv)
+    from playwright.sync_api import sync_playwright
+
+    work = Path(tempfile.mkdtemp(prefix="digitlab-bench-app-"))
+    folders = {name: work / name for name in ("models", "data", "runs")}
+    for folder in folders.values():
+        folder.mkdir()
+    model = prepare_registry(folders["models"])
+    environment = {**os.environ, **{f"DIGITLAB_{name.upper()}_DIR": str(folder)
+                                    for name, folder in folders.items()}}
+    port, log_path = free_port(), work / "voila.log"
+    url = f"http://127.0.0.1:{port}/"
+    started = time.perf_counter()
+    command = [sys.executable, "-m", "digitlab", "app", "--port", str(port), "--no-browser"]
+    with open(log_path, "w") as log:
+        server = subprocess.Popen(command + ([] if arguments.preheat else ["--no-preheat"]),
+                                  env=environment, stdout=log, stderr=subprocess.STDOUT,
+                                  cwd=ROOT, start_new_session=True)
+    try:
+        wait_for(lambda: listening(port), 120, "voila to listen")
+        server_up = (time.perf_counter() - started) * 1000
+        filled = (lambda count: pool_filled(log_path, count)) if arguments.preheat else (
+            lambda count: True)
+        wait_for(lambda: filled(1), 120, "the preheated kernel")
+        pool_ready = (time.perf_counter() - started) * 1000
+        report = {"model": model, "preheat": arguments.preheat, "server_up_ms": round(server_up),
+                  "preheated_kernel_ready_ms": round(pool_ready) if arguments.preheat else None}
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            visible, live, page = [], [], None
+            for load in range(arguments.loads):
+                wait_for(lambda load=load: filled(load + 1), 120, "a refilled pool")
+                if page is not None:
+                    page.close()
+                page, shown, ready = load_page(browser, url)
+                visible.append(shown)
+                live.append(ready)
+            latencies = [stroke_latency(page, SHAPES[index % len(SHAPES)],
+                                        arguments.pace_ms / 1000)
+                         for index in range(arguments.strokes)]
+            wait_for(lambda: filled(arguments.loads + 1), 120, "the last refill")
+            process = psutil.Process(server.pid)
+            rss = {kernel.pid: kernel.memory_info().rss for kernel in kernels(process)}
+            tensorflow = any(tensorflow_mapped(kernel) for kernel in kernels(process))
+            browser.close()
+        report.update({
+            "page_visible": percentiles(visible), "page_live": percentiles(live),
+            "mouse_up_to_top3": percentiles(latencies),
+            "pointer_moves_per_stroke": round(sum(len(s) for s in SHAPES) / len(SHAPES), 1),
+            "pointer_pace_ms": arguments.pace_ms,
+            "kernel_rss_mb": {"max": round(max(rss.values()) / 2**20, 1),
+                              "kernels": len(rss)} if rss else None,
+            "kernel_has_tensorflow": tensorflow, "cpu_count": os.cpu_count(),
+            "load_average_1m": round(os.getloadavg()[0], 2)})
+        print(json.dumps(report, indent=2))
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,167 @@
+"""The drawing pad: an ipycanvas MultiCanvas that records mouse, pen and touch strokes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from ipycanvas import MultiCanvas, hold_canvas
+
+from digitlab.app.strokes import StrokeRecorder
+
+INK_COLOUR = "#1d2433"
+BOX_COLOUR = "#2f80ed"
+INK, OVERLAY = 0, 1
+
+
+class DrawingPad:
+    """A paper-white canvas: strokes drawn live on screen and recorded for rasterisation."""
+
+    def __init__(self, recorder: StrokeRecorder):
+        self.recorder = recorder
+        # Paper and guide frame are CSS (styles.py): they show even before the kernel connects.
+        self.canvas = MultiCanvas(2, width=recorder.width, height=recorder.height)
+        self.canvas.add_class("dl-pad")
+        self.canvas.layout.border = "1px solid #c3cad5"
+        self.fit_layout()
+        self.stroke_listeners: list[Callable[[], None]] = []
+        self.key_listeners: list[Callable[[str, bool, bool, bool], None]] = []
+        self.overlay_boxes: list[tuple[tuple[int, int, int, int], str]] = []
+        self.ready_listeners: list[Callable[[], None]] = []
+        self.canvas.on_client_ready(self.client_ready)
+        self.canvas.on_mouse_down(self.pen_down)
+        self.canvas.on_mouse_move(self.pen_move)
+        self.canvas.on_mouse_up(self.pen_up)
+        self.canvas.on_mouse_out(self.pen_up)
+        self.canvas.on_touch_start(lambda touches: touches and self.pen_down(*touches[0]))
+        self.canvas.on_touch_move(lambda touches: touches and self.pen_move(*touches[0]))
+        self.canvas.on_touch_end(lambda touches: self.pen_up())
+        self.canvas.on_touch_cancel(lambda touches: self.pen_up())
+        self.canvas.on_key_down(self.key_down)
+
+    # -- events -----------------------------------------------------------------------------
+
+    def pen_down(self, x: float, y: float) -> None:
+        """Start a stroke and show a dot where the pen landed."""
+        stroke = self.recorder.begin(x, y)
+        self.clear_overlay()
+        layer = self.canvas[INK]
+        with hold_canvas():
+            layer.fill_style = INK_COLOUR
+            layer.fill_circle(*stroke.points[0], stroke.width / 2)
+
+    def pen_move(self, x: float, y: float) -> None:
+        """Extend the open stroke with a line segment."""
+        previous = self.recorder.extend(x, y)
+        if previous is None:
+            return
+        layer = self.canvas[INK]
+        with hold_canvas():
+            self.use_pen(layer, self.recorder.pen_width)
+            layer.stroke_line(*previous, *self.recorder.active.points[-1])
+
+    def pen_up(self, x: float | None = None, y: float | None = None) -> None:
+        """Finish the stroke and tell the listeners (the app predicts now)."""
+        if self.recorder.end(x, y) is None:
+            return
+        for listener in self.stroke_listeners:
+            listener()
+
+    def key_down(self, key: str, shift: bool, ctrl: bool, meta: bool) -> None:
+        """Forward a key pressed while the pad has focus."""
+        for listener in self.key_listeners:
+            listener(key, shift, ctrl, meta)
+
+    def client_ready(self) -> None:
+        """A browser view connected (a page load, also with a preheated kernel): paint it."""
+        self.redraw_everything()
+        for listener in self.ready_listeners:
+            listener()
+
+    def on_ready(self, callback: Callable[[], None]) -> None:
+        """Call back whenever a browser view of the pad is ready for drawing."""
+        self.ready_listeners.append(callback)
+
+    def on_stroke_end(self, callback: Callable[[], None]) -> None:
+        """Call back after every finished stroke."""
+        self.stroke_listeners.append(callback)
+
+    def on_key(self, callback: Callable[[str, bool, bool, bool], None]) -> None:
+        """Call back with (key, shift, ctrl, meta) for keys pressed on the pad."""
+        self.key_listeners.append(callback)
+
+    def focus(self) -> None:
+        """Give the pad the keyboard focus (so digit keys keep working after a button click)."""
+        self.canvas.focus()
+
+    # -- drawing ----------------------------------------------------------------------------
+
+    @staticmethod
+    def use_pen(layer, width: float) -> None:
+        """Set round, dark ink of the given width on a layer."""
+        layer.stroke_style = INK_COLOUR
+        layer.fill_style = INK_COLOUR
+        layer.line_width = width
+        layer.line_cap = "round"
+        layer.line_join = "round"
+
+    def fit_layout(self) -> None:
+        """Show the canvas at its pixel size (one canvas pixel per CSS pixel, never stretched)."""
+        self.canvas.layout.width = f"{self.recorder.width}px"
+        self.canvas.layout.height = f"{self.recorder.height}px"
+        self.canvas.layout.min_width = f"{self.recorder.width}px"
+
+    def resize(self, width: int, height: int) -> None:
+        """Change the pad size (clears the drawing)."""
+        self.recorder.resize(width, height)
+        self.overlay_boxes = []
+        self.canvas.width, self.canvas.height = width, height
+        self.fit_layout()
+        self.redraw_everything()
+
+    def redraw_everything(self) -> None:
+        """Paint ink and overlay again (a new browser tab, a resize)."""
+        with hold_canvas():
+            self.draw_ink()
+            self.draw_overlay()
+
+    def draw_ink(self) -> None:
+        """Draw every recorded stroke."""
+        layer = self.canvas[INK]
+        layer.clear()
+        for stroke in self.recorder.all_strokes():
+            self.use_pen(layer, stroke.width)
+            if len(stroke.points) > 1:
+                layer.stroke_lines(stroke.points)
+            layer.fill_circle(*stroke.points[0], stroke.width / 2)
+            layer.fill_circle(*stroke.points[-1], stroke.width / 2)
+
+    def redraw_ink(self) -> None:
+        """Redraw the strokes only (after undo or clear)."""
+        with hold_canvas():
+            self.draw_ink()
+            self.clear_overlay()
+
+    def show_boxes(self, boxes: list[tuple[tuple[int, int, int, int], str]]) -> None:
+        """Outline found digits on the overlay, each with a caption (multi-digit mode)."""
+        self.overlay_boxes = list(boxes)
+        with hold_canvas():
+            self.draw_overlay()
+
+    def clear_overlay(self) -> None:
+        """Remove the digit outlines."""
+        if self.overlay_boxes:
+            self.overlay_boxes = []
+            with hold_canvas():
+                self.draw_overlay()
+
+    def draw_overlay(self) -> None:
+        """Draw the current digit outlines and captions."""
+        layer = self.canvas[OVERLAY]
+        layer.clear()
+        layer.stroke_style = BOX_COLOUR
+        layer.fill_style = BOX_COLOUR
+        layer.line_width = 2
+        layer.font = "bold 16px sans-serif"
+        for (x, y, w, h), caption in self.overlay_boxes:
+            layer.stroke_rect(x - 4, y - 4, w + 8, h + 8)
+            layer.fill_text(caption, x - 4, max(14, y - 8))

@@ -1,0 +1,161 @@
+"""The "improve the model" panel: start a job, show its progress, compare, promote or keep."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable
+
+import ipywidgets as widgets
+
+from digitlab.app.training import Outcome, RetrainController
+from digitlab.jobs import JobAlreadyRunningError, JobError, JobManager
+from digitlab.registry import Registry
+
+
+def percent(value: float | None) -> str:
+    """An accuracy as a percentage, or a dash when there was nothing to measure."""
+    return "–" if value is None else f"{value:.1%}"
+
+
+def comparison_html(outcome: Outcome) -> str:
+    """The before/after table of a finished job, with the promotion gate's verdict."""
+    rows = []
+    for title, before, after in outcome.rows():
+        change = ""
+        if before is not None and after is not None and abs(after - before) >= 0.0005:
+            kind = "dl-better" if after > before else "dl-worse"
+            change = f' <span class="{kind}">({(after - before) * 100:+.1f})</span>'
+        rows.append(f"<tr><td>{title}</td><td>{percent(before)}</td>"
+                    f"<td>{percent(after)}{change}</td></tr>")
+    verdict_class = "dl-better" if outcome.passed else "dl-worse"
+    verdict = "passes the gate" if outcome.passed else "fails the gate"
+    return (f'<div class="dl-outcome"><b>{html.escape(outcome.name)} v{outcome.version}</b> '
+            f'<span class="{verdict_class}">{verdict}</span>'
+            '<table class="dl-compare"><tr><th></th><th>now in use</th><th>candidate</th></tr>'
+            f'{"".join(rows)}</table>'
+            f'<div class="dl-hint">{html.escape(outcome.reason)}</div></div>')
+
+
+class RetrainView:
+    """Buttons and progress for retraining; the job runs in its own process, the UI stays live."""
+
+    def __init__(self, jobs: JobManager, registry: Registry, base: Callable[[], str],
+                 notify: Callable[[str, str], None], promoted: Callable[[str], None]):
+        self.base, self.notify, self.promoted = base, notify, promoted
+        self.controller = RetrainController(jobs, registry, self.show_progress, self.show_finished)
+        self.outcome: Outcome | None = None
+        self.summary = widgets.HTML()
+        self.finetune_button = widgets.Button(description="Fine-tune on my drawings",
+                                              icon="graduation-cap", button_style="primary",
+                                              layout=widgets.Layout(width="220px"))
+        self.cancel_button = widgets.Button(description="Cancel", icon="stop",
+                                            layout=widgets.Layout(display="none"))
+        self.progress = widgets.FloatProgress(value=0.0, min=0.0, max=1.0,
+                                              layout=widgets.Layout(width="320px", display="none"))
+        self.status = widgets.HTML()
+        self.status.add_class("dl-job-status")
+        self.result = widgets.HTML()
+        self.promote_button = widgets.Button(description="Promote", icon="check",
+                                             button_style="success")
+        self.keep_button = widgets.Button(description="Keep the current model", icon="times")
+        self.decision = widgets.HBox([self.promote_button, self.keep_button],
+                                     layout=widgets.Layout(display="none"))
+        self.finetune_button.on_click(lambda _: self.start_finetune())
+        self.cancel_button.on_click(lambda _: self.controller.cancel())
+        self.promote_button.on_click(lambda _: self.promote())
+        self.keep_button.on_click(lambda _: self.keep())
+        self.box = widgets.VBox([
+            widgets.HTML('<div class="dl-section">Improve the model</div>'), self.summary,
+            widgets.HBox([self.finetune_button, self.cancel_button]),
+            self.progress, self.status,
+            self.result, self.decision])
+        self.box.add_class("dl-card")
+
+    def refresh(self, saved: int, corrections: int) -> None:
+        """Describe what a fine-tune would learn from."""
+        self.summary.value = (f'<div class="dl-hint">{saved} drawings in the default pool, '
+                              f"{corrections} of them corrections. Fine-tuning mixes them with "
+                              "MNIST so the model learns your hand without forgetting.</div>")
+
+    def start_finetune(self) -> None:
+        """Start fine-tuning the model in use on the default pool."""
+        self.start(lambda: self.controller.start_finetune(self.base()))
+
+    def start_scratch(self, set_name: str) -> None:
+        """Start training a new model from a custom set alone."""
+        self.start(lambda: self.controller.start_scratch(set_name))
+
+    def resume(self, name: str) -> None:
+        """Show the progress of a job for this model that is already running (a reloaded page)."""
+        try:
+            status = self.controller.jobs.active(name)
+        except (JobError, OSError):
+            return
+        if status is not None:
+            self.start(lambda: self.controller.start(status))
+
+    def start(self, begin: Callable[[], dict]) -> None:
+        """Start a job, turning the known failures into messages."""
+        try:
+            status = begin()
+        except JobAlreadyRunningError as error:
+            self.notify("warn", f"A training job is already running: {error}")
+            return
+        except (JobError, ValueError, KeyError, OSError) as error:
+            self.notify("error", f"Could not start training: {error}")
+            return
+        self.outcome = None
+        self.result.value = ""
+        self.decision.layout.display = "none"
+        self.finetune_button.disabled = True
+        self.cancel_button.layout.display = "flex"
+        self.progress.layout.display = "flex"
+        self.show_progress(status)
+        self.notify("info", "Training started; keep drawing while it runs.")
+
+    def show_progress(self, status: dict) -> None:
+        """Move the bar (called from the watcher thread)."""
+        self.progress.value = float(status.get("progress") or 0.0)
+        self.status.value = (f'<span class="dl-hint">{html.escape(status.get("state", ""))}: '
+                             f'{html.escape(str(status.get("message", "")))}</span>')
+
+    def show_finished(self, status: dict) -> None:
+        """Show the before/after card, or why the job did not finish."""
+        self.finetune_button.disabled = False
+        self.cancel_button.layout.display = "none"
+        if status.get("state") == "succeeded":
+            status = {**status, "message": "the candidate is saved; compare it below"}
+        self.show_progress(status)
+        try:
+            self.outcome = self.controller.outcome(status)
+        except (KeyError, ValueError, OSError) as error:
+            self.notify("error", f"The job finished but its model card is unreadable: {error}")
+            return
+        if self.outcome is None:
+            self.progress.layout.display = "none"
+            kind = "warn" if status.get("state") == "cancelled" else "error"
+            self.notify(kind, f"Training {status.get('state')}: {status.get('message')}")
+            return
+        self.result.value = comparison_html(self.outcome)
+        self.promote_button.description = (f"Promote v{self.outcome.version}" if self.outcome.passed
+                                           else f"Promote v{self.outcome.version} anyway")
+        self.promote_button.button_style = "success" if self.outcome.passed else "warning"
+        self.decision.layout.display = "flex"
+        self.notify("ok", "Training finished: compare, then promote or keep the current model.")
+
+    def promote(self) -> None:
+        """Make the candidate current and switch the app to it."""
+        if self.outcome is None:
+            return
+        self.controller.promote(self.outcome)
+        self.decision.layout.display = "none"
+        self.notify("ok", f"{self.outcome.name} v{self.outcome.version} is now in use.")
+        self.promoted(self.outcome.name)
+
+    def keep(self) -> None:
+        """Leave the current model in place (the candidate stays in the registry, unpromoted)."""
+        if self.outcome is None:
+            return
+        self.decision.layout.display = "none"
+        self.notify("info", f"Kept the current model; {self.outcome.name} v{self.outcome.version} "
+                            "stays in the registry, unpromoted.")

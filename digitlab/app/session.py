@@ -1,0 +1,215 @@
+"""The drawing app's state without widgets: strokes, the model, predictions, saves and undo."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from digitlab.app.strokes import PAPER, StrokeRecorder, to_png
+from digitlab.predict import ModelNotFoundError, Prediction, Predictor, Reading
+from digitlab.preprocess import EmptyImageError, to_mnist
+from digitlab.registry import Registry
+from digitlab.store import SampleNotFoundError, SampleStore
+
+DEFAULT_MODEL = "digits"
+HISTORY_LENGTH = 8
+READ_MARGIN = 40  # pixels of paper added around the pad before reading several digits
+
+
+class NoModelError(RuntimeError):
+    """Raised when a prediction is asked for but no model could be loaded."""
+
+
+class NothingToUndoError(RuntimeError):
+    """Raised when Backspace is pressed with no saved sample left to take back."""
+
+
+@dataclass
+class SaveResult:
+    """What a save did: the stored sample and whether the label corrected the model."""
+
+    sample_id: int
+    label: int
+    source: str
+    predicted: int | None
+    duplicate: bool
+
+    @property
+    def corrected(self) -> bool:
+        """True when the saved label differs from what the model said."""
+        return self.predicted is not None and self.predicted != self.label
+
+
+class DrawingSession:
+    """Everything one user does on the pad: draw, predict, save, undo, relabel and delete."""
+
+    def __init__(self, store: SampleStore | None = None, registry: Registry | None = None,
+                 model: str | None = DEFAULT_MODEL, width: int = 336, height: int = 336,
+                 pen_width: float = 22.0, load_predictor=Predictor.load):
+        self.store = store if store is not None else SampleStore()
+        self.registry = registry if registry is not None else Registry()
+        self.recorder = StrokeRecorder(width, height, pen_width)
+        self.load_predictor = load_predictor
+        self.predictor: Predictor | None = None
+        self.model_error: str | None = None
+        self.set_name: str | None = None  # None: the default pool; a name: a custom set
+        self.saved_ids: list[int] = []  # this session's saves, newest last (what Backspace undoes)
+        self.cached: tuple[int, Prediction] | None = None  # (recorder revision, its answer)
+        if model is not None:
+            self.use_model(model)
+
+    # -- the model --------------------------------------------------------------------------
+
+    def use_model(self, spec: str) -> str | None:
+        """Load a registry model ("digits", "digits@2"); return its id, or None when it fails."""
+        try:
+            self.predictor = self.load_predictor(spec)
+        except (ModelNotFoundError, KeyError, ValueError, OSError) as error:
+            self.predictor = None
+            self.model_error = f"No model {spec!r} could be loaded ({error})."
+            return None
+        self.model_error = None
+        self.cached = None
+        return self.predictor.model_id
+
+    @property
+    def model_id(self) -> str | None:
+        """The id of the model in use ("digits@1"), or None."""
+        return self.predictor.model_id if self.predictor is not None else None
+
+    def model_choices(self) -> list[tuple[str, str]]:
+        """(label, spec) pairs for every registry model: each name's current, then each version."""
+        choices = []
+        for row in self.registry.list():
+            name, version = row["name"], row["version"]
+            accuracy = row["card"].get("metrics", {}).get("mnist_test_accuracy")
+            score = f" · {accuracy:.1%}" if isinstance(accuracy, (int, float)) else ""
+            if row["current"]:
+                choices.insert(0, (f"{name} (current: v{version}){score}", name))
+            choices.append((f"{name} v{version}{score}", f"{name}@{version}"))
+        return choices
+
+    def reload_if_changed(self) -> bool:
+        """Pick up a newly promoted version when following a name; True when it changed."""
+        if self.predictor is None or not self.predictor.reload_if_changed(force=True):
+            return False
+        self.cached = None
+        return True
+
+    def poll_registry(self) -> None:
+        """Follow a promotion made elsewhere (the predictor checks at most every two seconds)."""
+        if self.predictor is None:
+            return
+        try:
+            if self.predictor.reload_if_changed():
+                self.cached = None
+        except (ModelNotFoundError, KeyError, ValueError, OSError):
+            pass  # keep answering with the loaded model
+
+    # -- drawing ----------------------------------------------------------------------------
+
+    def changed(self) -> None:
+        """Forget the cached answer (the mode or the model changed)."""
+        self.cached = None
+
+    def clear(self) -> None:
+        """Wipe the pad."""
+        self.recorder.clear()
+        self.changed()
+
+    def undo_stroke(self) -> bool:
+        """Take back the last stroke; False when there was none."""
+        removed = self.recorder.undo() is not None
+        self.changed()
+        return removed
+
+    def canvas_image(self) -> np.ndarray:
+        """The drawing as a uint8 image at pad size (dark ink on white)."""
+        return self.recorder.image()
+
+    def predict(self) -> Prediction:
+        """Predict the drawing (cached until it changes); EmptyImageError when blank."""
+        self.poll_registry()
+        if self.cached is not None and self.cached[0] == self.recorder.revision:
+            return self.cached[1]
+        if self.recorder.is_empty():
+            raise EmptyImageError("the canvas is blank")
+        if self.predictor is None:
+            raise NoModelError(self.model_error or "no model is loaded")
+        prediction = self.predictor.predict_one(self.canvas_image())
+        self.cached = (self.recorder.revision, prediction)
+        return prediction
+
+    def read(self) -> Reading:
+        """Read every digit on the pad left to right (multi-digit mode)."""
+        if self.recorder.is_empty():
+            raise EmptyImageError("the canvas is blank")
+        if self.predictor is None:
+            raise NoModelError(self.model_error or "no model is loaded")
+        # A white margin keeps strokes that touch the pad's edge (frame readers drop those).
+        margin = READ_MARGIN
+        page = cv2.copyMakeBorder(self.canvas_image(), margin, margin, margin, margin,
+                                  cv2.BORDER_CONSTANT, value=PAPER)
+        reading = self.predictor.read(page)
+        for digit in reading.digits:
+            x, y, width, height = digit.box
+            digit.box = (x - margin, y - margin, width, height)
+        return reading
+
+    # -- saving -----------------------------------------------------------------------------
+
+    def save(self, label: int, source: str | None = None) -> SaveResult:
+        """Store the drawing with this label ("correction" when it differs from the prediction)."""
+        if self.recorder.is_empty():
+            raise EmptyImageError("the canvas is blank")
+        image = self.canvas_image()
+        try:
+            prediction = self.predict()
+        except NoModelError:
+            prediction = None
+        image28 = prediction.image28 if prediction is not None else to_mnist(image)
+        predicted = prediction.digit if prediction is not None else None
+        if source is None:
+            source = "correction" if predicted is not None and predicted != label else "canvas"
+        sample = self.store.add(
+            image28, int(label), source, original_png=to_png(image), predicted=predicted,
+            confidence=prediction.confidence if prediction is not None else None,
+            model_version=self.model_id, set_name=self.set_name)
+        if not sample.duplicate:
+            self.saved_ids.append(sample.id)
+        return SaveResult(sample.id, sample.label, sample.source, predicted, sample.duplicate)
+
+    def accept(self) -> SaveResult:
+        """Save the drawing with the model's own answer (Enter: "the model was right")."""
+        return self.save(self.predict().digit)
+
+    def undo_save(self) -> int:
+        """Delete this session's most recent save; return its id."""
+        while self.saved_ids:
+            sample_id = self.saved_ids.pop()
+            if self.store.delete(sample_id):
+                return sample_id
+        raise NothingToUndoError("there is no saved drawing to take back")
+
+    def relabel(self, sample_id: int, label: int) -> None:
+        """Change a stored sample's label."""
+        self.store.relabel(sample_id, int(label))
+
+    def delete(self, sample_id: int) -> bool:
+        """Delete a stored sample (and forget it for undo)."""
+        if sample_id in self.saved_ids:
+            self.saved_ids.remove(sample_id)
+        try:
+            return self.store.delete(sample_id)
+        except SampleNotFoundError:
+            return False
+
+    def history(self, limit: int = HISTORY_LENGTH):
+        """The newest stored samples of the current set (or default pool), newest first."""
+        return self.store.recent(limit, set_name=self.set_name)
+
+    def counts(self) -> dict[int, int]:
+        """Samples per digit in the current set (or the default pool)."""
+        return self.store.counts(set_name=self.set_name)

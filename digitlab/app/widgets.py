@@ -1,0 +1,287 @@
+"""DrawingApp: the ipywidgets front end that ties the pad, the session and the panels together."""
+
+from __future__ import annotations
+
+from digitlab.app import messages, panels
+from digitlab.app.collect import InvalidSetNameError, check_set_name
+from digitlab.app.collect_view import CollectView
+from digitlab.app.controls import Controls
+from digitlab.app.keys import key_action
+from digitlab.app.model_picker import ModelPicker
+from digitlab.app.pad import DrawingPad
+from digitlab.app.panels import HistoryStrip, counts_html, prediction_html, reading_html
+from digitlab.app.retrain_view import RetrainView
+from digitlab.app.session import DEFAULT_MODEL, DrawingSession, NoModelError, NothingToUndoError
+from digitlab.jobs import JobManager
+from digitlab.preprocess import EmptyImageError
+from digitlab.store import StoreError
+
+PAD_SIZES = {"recognise": (336, 336), "read": (560, 240), "collect": (336, 336)}
+
+
+class DrawingApp:
+    """Draw digits, see what the model reads, correct it, and retrain it from your drawings."""
+
+    def __init__(self, model: str | None = DEFAULT_MODEL, store=None, registry=None,
+                 jobs: JobManager | None = None, history_length: int = 8,
+                 session: DrawingSession | None = None):
+        self.session = session or DrawingSession(store, registry, model=model,
+                                                 width=PAD_SIZES["recognise"][0],
+                                                 height=PAD_SIZES["recognise"][1])
+        self.jobs = jobs or JobManager(models_root=self.session.registry.root,
+                                       store_path=self.session.store.path)
+        self.mode, self.last_label = "recognise", None
+        self.pad = DrawingPad(self.session.recorder)
+        self.pad.on_stroke_end(self.stroke_finished)
+        self.pad.on_key(self.key_pressed)
+        self.pad.on_ready(self.client_ready)
+        self.build(history_length)
+        self.models.refresh()
+        self.refresh_samples()
+        self.show_waiting()
+        if self.session.model_error:
+            self.notify("error", f"{self.session.model_error} You can still draw and collect "
+                                 "samples; train a model with `digitlab train`.")
+        else:
+            self.notify("info", messages.MODE_HINTS["recognise"])
+
+    # -- layout -----------------------------------------------------------------------------
+
+    def build(self, history_length: int) -> None:
+        """Create the widgets, lay them out and connect them to the actions."""
+        self.controls = controls = Controls(int(self.session.recorder.pen_width))
+        self.result, self.model_input = controls.result, controls.model_input
+        self.message, self.counts = controls.message, controls.counts
+        self.models = ModelPicker(self.session, controls.model_picker, controls.models_refresh,
+                                  self.notify, self.model_changed)
+        controls.mode_picker.observe(lambda change: self.set_mode(change["new"]), names="value")
+        controls.pen.observe(self.pen_changed, names="value")
+        controls.undo_stroke_button.on_click(lambda _: self.pressed(self.undo_stroke))
+        controls.clear_button.on_click(lambda _: self.pressed(self.clear))
+        controls.predict_button.on_click(lambda _: self.pressed(self.answer))
+        for digit, label_button in enumerate(controls.label_buttons):
+            label_button.on_click(lambda _, digit=digit: self.pressed(self.save, digit))
+        controls.accept_button.on_click(lambda _: self.pressed(self.accept))
+        controls.undo_save_button.on_click(lambda _: self.pressed(self.undo_save))
+        self.collect = CollectView()
+        self.collect.set_name.observe(lambda _: self.collect_changed(), names="value")
+        self.collect.per_digit.observe(lambda _: self.collect_changed(), names="value")
+        self.collect.train_button.on_click(lambda _: self.train_own())
+        self.history = HistoryStrip(history_length, self.relabel, self.delete)
+        self.retrain = RetrainView(self.jobs, self.session.registry, self.base_model_name,
+                                   self.notify, self.models.follow)
+        self.widget = controls.layout(self.pad.canvas, self.collect.box, self.history.box,
+                                      self.retrain.box)
+        self.retrain.resume(self.base_model_name())
+
+    def show(self) -> None:
+        """Display the app in the notebook (or Voila page)."""
+        from IPython.display import display
+
+        display(self.widget)
+
+    def _repr_mimebundle_(self, **kwargs):
+        """Let a bare `app` at the end of a cell display the app."""
+        return self.widget._repr_mimebundle_(**kwargs)
+
+    # -- messages and displays --------------------------------------------------------------
+
+    def notify(self, kind: str, text: str) -> None:
+        """Show a message line: kind is info, ok, warn or error."""
+        self.message.value = messages.message_html(kind, text)
+
+    def show_waiting(self, text: str | None = None) -> None:
+        """Reset the result card and the model's-eye view."""
+        self.result.value = panels.waiting_html(text or messages.WAITING[self.mode])
+        self.model_input.show(None)
+
+    def refresh_samples(self) -> None:
+        """Update the history strip, the counts and the panels that depend on them."""
+        store = self.session.store
+        self.history.show(self.session.history())
+        counts = self.session.counts()
+        collecting = self.mode == "collect"
+        self.counts.value = counts_html(counts, self.collect.plan_size() if collecting else None)
+        if collecting:
+            self.collect.refresh(counts, self.last_label)
+        pool = store.counts(set_name=None)
+        corrections = store.counts(set_name=None, sources=["correction"])
+        self.retrain.refresh(sum(pool.values()), sum(corrections.values()))
+
+    # -- pad events -------------------------------------------------------------------------
+
+    def pressed(self, action, *arguments) -> None:
+        """Run a button's action, then hand the keyboard focus back to the pad."""
+        action(*arguments)
+        self.pad.focus()
+
+    def client_ready(self) -> None:
+        """A browser connected: mark the page live (tests and the bench wait for this)."""
+        self.connections = getattr(self, "connections", 0) + 1
+        self.controls.live.value = f'<span class="dl-live" data-views="{self.connections}"></span>'
+
+    def stroke_finished(self) -> None:
+        """A stroke ended: answer at once."""
+        self.answer()
+
+    def key_pressed(self, key: str, shift: bool, ctrl: bool, meta: bool) -> None:
+        """Keyboard shortcuts while the pad has focus (see keys.SHORTCUTS)."""
+        action = key_action(key, ctrl, meta)
+        if action is not None:
+            name, digit = action
+            getattr(self, name)(*([] if digit is None else [digit]))
+
+    def pen_changed(self, change) -> None:
+        """Use the new pen width for the next strokes."""
+        self.session.recorder.pen_width = float(change["new"])
+
+    # -- actions ----------------------------------------------------------------------------
+
+    def answer(self, quiet: bool = False) -> None:
+        """Predict the digit (or read the number) and show it; explain a blank pad or no model."""
+        try:
+            if self.mode == "read":
+                reading = self.session.read()
+                self.result.value = reading_html(reading, self.session.model_id)
+                self.pad.show_boxes([(d.box, str(d.digit)) for d in reading.digits])
+            else:
+                prediction = self.session.predict()
+                self.result.value = prediction_html(prediction, self.session.model_id)
+                self.model_input.show(prediction.image28)
+        except EmptyImageError:
+            self.show_waiting()
+            self.notify("warn", messages.BLANK)
+            return
+        except NoModelError as error:
+            self.notify("error", f"No model to ask: {error}")
+            return
+        if not quiet or 'data-kind="warn"' in self.message.value:  # quiet keeps other news
+            self.notify("info", messages.AFTER_ANSWER[self.mode])
+
+    def save(self, label: int) -> None:
+        """Store the drawing with this label, then clear the pad for the next one."""
+        if self.mode == "read":
+            self.notify("info", "Saving works on single digits: switch to 'Recognise a digit'.")
+            return
+        try:
+            result = self.session.save(label, source="canvas" if self.mode == "collect" else None)
+        except EmptyImageError:
+            self.notify("warn", messages.NOTHING_TO_SAVE)
+            return
+        except (StoreError, ValueError) as error:
+            self.notify("error", f"Could not save: {error}")
+            return
+        self.last_label = label
+        self.session.clear()
+        self.pad.redraw_ink()
+        self.show_waiting("Saved. Draw the next one")
+        self.refresh_samples()
+        self.notify("ok", messages.saved_text(result, self.session.set_name))
+
+    def accept(self) -> None:
+        """Enter: save with the model's answer (or, when collecting, with the digit asked for)."""
+        if self.mode == "collect":
+            if self.collect.wanted is None:
+                self.notify("info", "The set is complete: press 'Train my model'.")
+            else:
+                self.save(self.collect.wanted)
+            return
+        try:
+            digit = self.session.predict().digit
+        except EmptyImageError:
+            self.notify("warn", messages.BLANK)
+            return
+        except NoModelError as error:
+            self.notify("error", f"No model to ask: {error}")
+            return
+        self.save(digit)
+
+    def undo_save(self) -> None:
+        """Backspace: delete the last sample saved in this session."""
+        try:
+            sample_id = self.session.undo_save()
+        except NothingToUndoError as error:
+            self.notify("info", f"Nothing to undo: {error}.")
+            return
+        self.refresh_samples()
+        self.notify("ok", f"Took back the last save (sample #{sample_id} deleted).")
+
+    def clear(self) -> None:
+        """Wipe the pad."""
+        self.session.clear()
+        self.pad.redraw_ink()
+        self.show_waiting()
+
+    def undo_stroke(self) -> None:
+        """Take back the last stroke and answer again."""
+        self.session.undo_stroke()
+        self.pad.redraw_ink()
+        if self.session.recorder.is_empty():
+            self.show_waiting()
+        else:
+            self.answer(quiet=True)
+
+    def relabel(self, sample_id: int, label: int) -> None:
+        """A history slot's label was changed."""
+        try:
+            self.session.relabel(sample_id, label)
+        except StoreError as error:
+            self.notify("error", f"Could not relabel: {error}")
+        else:
+            self.notify("ok", f"Sample #{sample_id} is now labelled {label}.")
+        self.refresh_samples()
+
+    def delete(self, sample_id: int) -> None:
+        """A history slot's delete button was pressed."""
+        self.session.delete(sample_id)
+        self.refresh_samples()
+        self.notify("ok", f"Deleted sample #{sample_id}.")
+
+    # -- modes, models and training ---------------------------------------------------------
+
+    def set_mode(self, mode: str) -> None:
+        """Switch between recognising, reading numbers and collecting a custom set."""
+        self.mode = mode
+        self.session.set_name = None
+        if mode == "collect":
+            self.collect_changed()
+        self.pad.resize(*PAD_SIZES[mode])
+        self.session.changed()
+        self.collect.show(mode == "collect")
+        for part in (self.controls.saving, self.controls.model_view):
+            part.layout.display = "none" if mode == "read" else "flex"
+        self.show_waiting()
+        self.refresh_samples()
+        self.notify("info", messages.MODE_HINTS[mode])
+        self.pad.focus()
+
+    def collect_changed(self) -> None:
+        """The set name or the per-digit count changed."""
+        if self.mode != "collect":
+            return
+        try:
+            self.session.set_name = check_set_name(self.collect.set_name.value)
+        except InvalidSetNameError as error:
+            self.session.set_name = None
+            self.notify("error", str(error))
+            return
+        self.refresh_samples()
+
+    def train_own(self) -> None:
+        """Train a new model from the custom set alone."""
+        try:
+            set_name = check_set_name(self.collect.set_name.value)
+        except InvalidSetNameError as error:
+            self.notify("error", str(error))
+            return
+        self.retrain.start_scratch(set_name)
+
+    def model_changed(self) -> None:
+        """Another model is in use: answer again for the drawing on the pad."""
+        if not self.session.recorder.is_empty():
+            self.answer(quiet=True)
+
+    def base_model_name(self) -> str:
+        """The registry name of the model in use (what a fine-tune starts from)."""
+        model_id = self.session.model_id or DEFAULT_MODEL
+        return model_id.partition("@")[0]

@@ -1,0 +1,257 @@
+"""Retrain on stored samples, then promote the candidate only if it passes the gate.
+
+``finetune`` starts from the registry's current model and trains on the store's train-split
+samples mixed with an MNIST replay (so the model does not forget MNIST), at a small learning
+rate. ``scratch`` trains a new model from a sample set alone ("draw 10 of each digit").
+Either way the candidate and the current model are measured on the same MNIST test images and
+on the sample holdout, the candidate is saved unpromoted, and it is promoted only when MNIST
+accuracy drops by at most 0.1 points and holdout accuracy does not drop.
+
+``python -m digitlab.retrain --job-dir DIR`` runs one job for `digitlab.jobs`: it reads
+DIR/request.json, keeps DIR/status.json up to date and appends to DIR/log.txt.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import math
+import os
+import signal
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from digitlab.jobs import JobCancelledError, JobFiles, hold_lock, utc_now
+from digitlab.registry import Registry, check_name
+from digitlab.store import SampleStore
+
+MODES = ("finetune", "scratch")
+Progress = Callable[[float, str], None]
+
+
+@dataclass
+class Gate:
+    """Promotion rules: MNIST may drop by at most max_mnist_drop, the holdout may not drop."""
+
+    max_mnist_drop: float = 0.001  # 0.1 percentage points
+    check_mnist: bool = True
+
+    def decide(self, before: dict | None, after: dict) -> tuple[bool, str]:
+        """(promote?, reason) for a candidate's metrics against the current model's."""
+        if before is None:
+            return True, "first version: there is no current model to compare with"
+        tolerance = 1e-9
+        allowed = before["mnist_test"] - self.max_mnist_drop - tolerance
+        if self.check_mnist and after["mnist_test"] < allowed:
+            return False, (f"MNIST test accuracy would drop from {before['mnist_test']:.2%} to "
+                           f"{after['mnist_test']:.2%}; the gate allows at most "
+                           f"{self.max_mnist_drop * 100:.1f} points")
+        if before["holdout"] is not None and after["holdout"] < before["holdout"] - tolerance:
+            return False, (f"sample holdout accuracy would drop from {before['holdout']:.2%} to "
+                           f"{after['holdout']:.2%} ({after['holdout_count']} holdout samples)")
+        holdout = ("no holdout samples yet" if before["holdout"] is None else
+                   f"holdout {before['holdout']:.2%} -> {after['holdout']:.2%}")
+        return True, (f"passed: MNIST test {before['mnist_test']:.2%} -> "
+                      f"{after['mnist_test']:.2%}, {holdout}")
+
+
+def target_name(base: str, mode: str = "finetune", set_name: str | None = None,
+                name: str | None = None) -> str:
+    """The registry name a candidate is saved under: name, else a scratch set's name, else base."""
+    return check_name(name or (set_name if mode == "scratch" and set_name else base))
+
+
+def measure(model, mnist_test, holdout, samples) -> tuple[dict, object]:
+    """Accuracies on MNIST test, the holdout and the training samples, and the MNIST Evaluation."""
+    from digitlab.evaluate import evaluate
+
+    def score(images, labels):
+        return None if len(labels) == 0 else evaluate(model, images, labels).accuracy
+
+    evaluation = evaluate(model, *mnist_test)
+    return {"mnist_test": evaluation.accuracy, "holdout": score(*holdout),
+            "samples": score(*samples), "holdout_count": int(len(holdout[1]))}, evaluation
+
+
+def plot_files(evaluation, history: dict) -> dict[str, bytes]:
+    """The evaluation plots as PNG bytes, to be saved with the model."""
+    from digitlab import plots
+
+    figures = {"confusion_matrix": plots.plot_confusion_matrix(evaluation),
+               "per_class": plots.plot_per_class(evaluation),
+               "reliability": plots.plot_reliability(evaluation),
+               "mistakes": plots.plot_mistakes(evaluation),
+               "training_curves": plots.plot_training_curves(history)}
+    files = {}
+    for name, figure in figures.items():
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
+        plots.close(figure)
+        files[f"{name}.png"] = buffer.getvalue()
+    return files
+
+
+def retrain(base: str = "digits", store: SampleStore | None = None,
+            registry: Registry | None = None, mode: str = "finetune", set_name: str | None = None,
+            name: str | None = None, epochs: int | None = None, replay: int = 10,
+            replay_minimum: int = 1000, learning_rate: float | None = None, arch: str = "fast",
+            sample_repeat: int | None = None, augment: bool = True, min_samples: int = 10,
+            test_subset: int | None = None, seed: int = 0, check_mnist: bool | None = None,
+            max_mnist_drop: float = 0.001, auto_promote: bool = True, plots: bool = True,
+            mnist=None, progress: Progress | None = None) -> dict:
+    """Train a candidate, save it unpromoted, promote it if it passes the gate; return a report."""
+    from digitlab.data import load_mnist
+    from digitlab.train import TrainConfig, train
+
+    started = time.perf_counter()
+    report = progress or (lambda fraction, message: None)
+    if mode not in MODES:
+        raise ValueError(f"unknown mode {mode!r}; use one of: {', '.join(MODES)}")
+    store, registry = store or SampleStore(), registry or Registry()
+    target = target_name(base, mode, set_name, name)
+    check_mnist = mode == "finetune" if check_mnist is None else check_mnist
+    gate = Gate(max_mnist_drop=max_mnist_drop, check_mnist=check_mnist)
+
+    report(0.02, "loading samples and MNIST")
+    x_samples, y_samples = store.arrays(set_name=set_name, split="train")
+    holdout = store.arrays(set_name=set_name, split="holdout")
+    fingerprints = {"train_fingerprint": store.fingerprint(set_name, split="train"),
+                    "holdout_fingerprint": store.fingerprint(set_name, split="holdout")}
+    if len(y_samples) < min_samples:
+        where = "the default pool" if set_name is None else f"set {set_name!r}"
+        raise ValueError(f"{where} has {len(y_samples)} training samples; at least {min_samples} "
+                         "are needed to retrain (draw or correct a few more)")
+    mnist = mnist if mnist is not None else load_mnist()
+    _, (x_test, y_test) = mnist
+    mnist_test = (x_test[:test_subset], y_test[:test_subset]) if test_subset else (x_test, y_test)
+
+    current_version = registry.current(target) if registry.versions(target) else None
+    if mode == "finetune":
+        base_version = registry.current(base)
+        base_card = registry.card(base, base_version)
+        arch = base_card.get("arch", arch)
+        replay_count = max(replay * len(y_samples), replay_minimum)
+        config = TrainConfig(
+            arch=arch, epochs=epochs or 3, learning_rate=learning_rate or 3e-4, schedule="cosine",
+            augment=augment, seed=seed, validation_split=0.1,
+            train_subset=math.ceil(replay_count / 0.9), test_subset=test_subset,
+            early_stopping_patience=None, extra_x=x_samples, extra_y=y_samples,
+            extra_repeat=sample_repeat or 1, verbose=0,
+            initial_model=registry.path(base, base_version) / "model.keras")
+        parent = base_version if target == base else None
+    else:
+        base_version, replay_count = None, 0
+        config = TrainConfig(
+            arch=arch, epochs=epochs or 15, learning_rate=learning_rate or 3e-3,
+            augment=augment, seed=seed, validation_split=0.0, train_subset=0,
+            test_subset=test_subset, early_stopping_patience=None, extra_x=x_samples,
+            extra_y=y_samples, extra_repeat=sample_repeat or 10, verbose=0)
+        parent = current_version
+
+    source = f"{base}@{base_version}" if mode == "finetune" else f"a new {arch} model"
+    report(0.05, f"training {source} on {len(y_samples)} samples + {replay_count} MNIST images")
+    result = train(config, mnist=mnist, progress=lambda f, m: report(0.08 + 0.72 * f, m))
+
+    report(0.82, "evaluating the candidate and the current model")
+    after, evaluation = measure(result.model, mnist_test, holdout, (x_samples, y_samples))
+    before = None
+    if current_version is not None:
+        before, _ = measure(registry.load(target, current_version), mnist_test, holdout,
+                            (x_samples, y_samples))
+    passed, reason = gate.decide(before, after)
+
+    report(0.9, f"saving the candidate as a new version of {target!r}")
+    card = result.card()
+    summary = evaluation.summary()
+    card["calibration"] = {"uncertain_threshold": summary["uncertain_threshold"],
+                           "measured_on": f"MNIST test ({summary['count']} images)"}
+    card["per_class"] = summary["per_class"]
+    card["metrics"].update({"mnist_test_accuracy": after["mnist_test"],
+                            "mnist_test_count": summary["count"], "mnist_test_ece": summary["ece"],
+                            "holdout_accuracy": after["holdout"],
+                            "samples_accuracy": after["samples"]})
+    card["data"].update({"samples": {
+        "store": str(store.path), "set_name": set_name, "train_count": int(len(y_samples)),
+        "holdout_count": int(len(holdout[1])), "mnist_replay": replay_count, **fingerprints}})
+    card["retrain"] = {"mode": mode, "base": f"{base}@{base_version}" if base_version else None,
+                       "compared_with": current_version, "before": before, "after": after,
+                       "gate": {"passed": passed, "reason": reason,
+                                "max_mnist_drop": gate.max_mnist_drop,
+                                "check_mnist": gate.check_mnist}}
+    files = plot_files(evaluation, result.history) if plots else None
+    version = registry.save(result.model, target, card, files=files, parent=parent)
+    promoted = passed and auto_promote
+    if promoted:
+        report(0.97, f"promoting {target}@{version}")
+        registry.promote(target, version)
+    elif passed:
+        reason += " (not promoted: auto_promote is off)"
+    report(1.0, f"{target}@{version} {'promoted' if promoted else 'kept unpromoted'}: {reason}")
+    return {"name": target, "version": version, "mode": mode, "base": base,
+            "base_version": base_version, "compared_with": current_version, "promoted": promoted,
+            "reason": reason, "before": before, "after": after,
+            "samples": {"train": int(len(y_samples)), "holdout": int(len(holdout[1])),
+                        "mnist_replay": replay_count},
+            "seconds": round(time.perf_counter() - started, 1)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line: `python -m digitlab.retrain --job-dir DIR` (or options for a direct run)."""
+    parser = argparse.ArgumentParser(prog="digitlab retrain", description=__doc__.splitlines()[0])
+    parser.add_argument("--job-dir", type=Path, help="job folder with request.json")
+    parser.add_argument("--lock-fd", type=int, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--alive-fd", type=int, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--base", default="digits", help="model to fine-tune / compare with")
+    parser.add_argument("--mode", default="finetune", choices=MODES)
+    parser.add_argument("--set-name", default=None, help="sample set (default: the main pool)")
+    parser.add_argument("--epochs", type=int, default=None)
+    arguments = parser.parse_args(argv)
+    if arguments.job_dir is None:  # a direct run in this terminal
+        result = retrain(arguments.base, mode=arguments.mode, set_name=arguments.set_name,
+                         epochs=arguments.epochs, progress=lambda f, m: print(f"[{f:4.0%}] {m}"))
+        print(json.dumps(result, indent=2))
+        return 0
+
+    folder = arguments.job_dir
+    request, files = json.loads((folder / "request.json").read_text()), JobFiles(folder)
+    try:
+        hold_lock(folder / "alive.lock", arguments.alive_fd)
+        hold_lock(Path(request["lock_path"]), arguments.lock_fd)
+    except SystemExit as error:
+        files.update(state="failed", message=str(error), finished=utc_now())
+        raise
+    signal.signal(signal.SIGTERM, files.request_cancel)
+    files.update(state="running", progress=0.0, message="starting", pid=os.getpid(),
+                 started=files.status.get("started") or utc_now())
+    files.log(f"job {folder.name} started (pid {os.getpid()})")
+    options = dict(request.get("options", {}))
+    try:
+        mnist = None
+        if request.get("mnist_path"):
+            from digitlab.data import load_mnist
+
+            mnist = load_mnist(Path(request["mnist_path"]))
+        result = retrain(base=request["base"], store=SampleStore(request["store_path"]),
+                         registry=Registry(request["models_root"]), mnist=mnist,
+                         progress=files.progress, **options)
+    except JobCancelledError:
+        files.update(state="cancelled", message="cancelled", finished=utc_now())
+        files.log("cancelled")
+        return 130
+    except Exception as error:
+        files.log(traceback.format_exc().rstrip())
+        files.update(state="failed", message=f"{type(error).__name__}: {error}", finished=utc_now())
+        return 1
+    files.update(state="succeeded", progress=1.0, message=result["reason"], result=result,
+                 finished=utc_now())
+    files.log("finished")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

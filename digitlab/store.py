@@ -1,0 +1,417 @@
+"""User samples (drawn digits, corrections, uploads) in one SQLite file, safe for many processes.
+
+Each sample keeps its 28x28 image as a PNG, its label, its source and what the model said at
+the time. A content hash (image bytes + set name) makes adding the same image twice a no-op and
+picks the split: about one in ten samples goes to the "holdout" split that retraining never
+trains on. ``set_name`` groups samples into a "train your own model" set; in queries
+``set_name=None`` means the default pool (no set) and ``ALL_SETS`` ("*") means every sample.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field, fields
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from digitlab.paths import data_dir
+
+STORE_FILENAME = "samples.sqlite"
+SOURCES = ("canvas", "correction", "upload", "camera")
+SPLITS = ("train", "holdout")
+HOLDOUT_PERCENT = 10
+ALL_SETS = "*"
+MAX_SET_NAME_LENGTH = 100
+BUSY_TIMEOUT_SECONDS = 30.0
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+DIGIT_FOLDERS = {str(digit) for digit in range(10)}
+
+# Migration i is a list of statements; applying it sets PRAGMA user_version to i + 1.
+MIGRATIONS: list[list[str]] = [
+    ["""CREATE TABLE samples (
+        id INTEGER PRIMARY KEY AUTOINCREMENT, image BLOB NOT NULL, original BLOB,
+        label INTEGER NOT NULL CHECK (label BETWEEN 0 AND 9), source TEXT NOT NULL,
+        predicted INTEGER, confidence REAL, model_version TEXT, created TEXT NOT NULL,
+        content_hash TEXT NOT NULL UNIQUE, split TEXT NOT NULL, set_name TEXT)"""],
+    ["ALTER TABLE samples ADD COLUMN updated TEXT",
+     "CREATE INDEX samples_by_set ON samples (set_name, split, label)"],
+]
+SCHEMA_VERSION = len(MIGRATIONS)
+COLUMNS = ("id, image, original, label, source, predicted, confidence, model_version, created, "
+           "content_hash, split, set_name, updated")
+
+
+class StoreError(ValueError):
+    """Base class for sample store errors (bad input, unknown sample, unknown schema)."""
+
+
+class SampleNotFoundError(StoreError):
+    """Raised when no sample has the given id."""
+
+
+class StoreVersionError(StoreError):
+    """Raised when the database has a schema version newer than this code knows."""
+
+
+@dataclass
+class Sample:
+    """One stored sample; ``duplicate`` is True when add() found it already stored."""
+
+    id: int
+    image: np.ndarray = field(repr=False)  # uint8 (28, 28)
+    label: int
+    source: str
+    split: str
+    content_hash: str
+    created: str
+    set_name: str | None = None
+    predicted: int | None = None
+    confidence: float | None = None
+    model_version: str | None = None
+    original_png: bytes | None = field(default=None, repr=False)
+    updated: str | None = None
+    duplicate: bool = False
+
+    def to_dict(self) -> dict:
+        """JSON-friendly fields (no image data)."""
+        return {f.name: getattr(self, f.name) for f in fields(self)
+                if f.name not in ("image", "original_png")}
+
+
+@dataclass
+class ImportReport:
+    """What import_pngs did: samples added, duplicates already stored, files skipped and why."""
+
+    added: int = 0
+    duplicates: int = 0
+    skipped: int = 0
+    skipped_files: list[str] = field(default_factory=list)
+
+
+def utc_now() -> str:
+    """The current UTC time as ISO 8601."""
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
+def to_uint8_image(image) -> np.ndarray:
+    """Check a 28x28 image (uint8 0-255 or float 0-1, or 28x28x1) and return it as uint8."""
+    array = np.asarray(image)
+    array = array[..., 0] if array.shape == (28, 28, 1) else array
+    if array.shape != (28, 28):
+        raise StoreError(f"a sample image must be 28x28 (or 28x28x1), got shape {array.shape}")
+    if np.issubdtype(array.dtype, np.floating):
+        if not np.isfinite(array).all() or array.min() < -1e-6 or array.max() > 1 + 1e-6:
+            raise StoreError("a float image must hold finite values in [0, 1] "
+                             f"(got [{array.min():.3g}, {array.max():.3g}]); pass uint8 for 0-255")
+        return np.rint(np.clip(array, 0, 1) * 255).astype(np.uint8)
+    if not np.issubdtype(array.dtype, np.integer) or array.min() < 0 or array.max() > 255:
+        raise StoreError(f"an image must be uint8 0-255 or float 0-1, got {array.dtype}")
+    return np.ascontiguousarray(array, dtype=np.uint8)
+
+
+def encode_png(image: np.ndarray) -> bytes:
+    """Encode a uint8 grayscale image as PNG bytes."""
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(image, mode="L").save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def decode_png(data: bytes) -> np.ndarray:
+    """Decode PNG bytes into a uint8 grayscale array."""
+    from PIL import Image
+
+    if bytes(data[:8]) != PNG_SIGNATURE:
+        raise StoreError("not a PNG file")
+    with Image.open(io.BytesIO(data)) as picture:
+        return np.asarray(picture.convert("L"), dtype=np.uint8)
+
+
+def content_hash(image: np.ndarray, set_name: str | None) -> str:
+    """sha256 over the 28x28 uint8 bytes and the set name: a sample's identity."""
+    digest = hashlib.sha256(np.ascontiguousarray(image, dtype=np.uint8).tobytes())
+    digest.update(b"\0" + (set_name or "").encode("utf-8"))
+    return digest.hexdigest()
+
+
+def split_for(hash_hex: str) -> str:
+    """The split a content hash falls in: deterministic, about 10 % holdout."""
+    return "holdout" if int(hash_hex[:8], 16) % 100 < HOLDOUT_PERCENT else "train"
+
+
+def check_label(label) -> int:
+    """Return the label as an int 0-9, or raise StoreError."""
+    if isinstance(label, (bool, np.bool_)) or not isinstance(label, (int, np.integer)) \
+            or not 0 <= label <= 9:
+        raise StoreError(f"a label must be an integer 0-9, got {label!r}")
+    return int(label)
+
+
+def check_source(source: str) -> str:
+    """Return the source if it is a known one, or raise StoreError."""
+    if source not in SOURCES:
+        raise StoreError(f"unknown source {source!r}; use one of: {', '.join(SOURCES)}")
+    return source
+
+
+def check_set_name(set_name: str | None, allow_all: bool = False) -> str | None:
+    """Return a valid set name (None is the default pool, "*" every set), or raise StoreError."""
+    if set_name is None or (allow_all and set_name == ALL_SETS):
+        return set_name
+    if not isinstance(set_name, str) or not set_name.strip() or set_name == ALL_SETS \
+            or len(set_name) > MAX_SET_NAME_LENGTH or any(ord(c) < 32 for c in set_name):
+        raise StoreError(f"a set name must be 1-{MAX_SET_NAME_LENGTH} printable characters "
+                         f"other than {ALL_SETS!r}, or None; got {set_name!r}")
+    return set_name
+
+
+def sample_from_row(row: sqlite3.Row, duplicate: bool = False) -> Sample:
+    """Build a Sample from a database row."""
+    values = {key: row[key] for key in row.keys() if key not in ("image", "original")}
+    return Sample(image=decode_png(row["image"]), original_png=row["original"],
+                  duplicate=duplicate, **values)
+
+
+class SampleStore:
+    """The sample database; each thread and process uses its own connection, so all may share it."""
+
+    def __init__(self, path: str | Path | None = None):
+        self.path = Path(path) if path is not None else data_dir() / STORE_FILENAME
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.local = threading.local()
+        self.migrate()
+
+    def __repr__(self) -> str:
+        return f"SampleStore({str(self.path)!r})"
+
+    def close(self) -> None:
+        """Close this thread's connection (another call opens a new one)."""
+        if getattr(self.local, "pid", None) == os.getpid():
+            self.local.connection.close()
+        self.local.pid = None
+
+    @contextmanager
+    def connect(self) -> Iterator[sqlite3.Connection]:
+        """This thread's connection (opened once per thread and process, with a busy timeout)."""
+        if getattr(self.local, "pid", None) != os.getpid():  # never reuse one across fork
+            connection = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_SECONDS,
+                                         isolation_level=None, check_same_thread=False)
+            connection.row_factory = sqlite3.Row
+            connection.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_SECONDS * 1000)}")
+            connection.execute("PRAGMA synchronous = NORMAL")  # durable across crashes in WAL
+            self.local.connection, self.local.pid = connection, os.getpid()
+        yield self.local.connection
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction; BEGIN IMMEDIATE takes the write lock up front (no deadlocks)."""
+        with self.connect() as connection:
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                yield connection
+            except BaseException:
+                connection.execute("ROLLBACK")
+                raise
+            connection.execute("COMMIT")
+
+    def query(self, sql: str, parameters: Sequence = ()) -> list[sqlite3.Row]:
+        """Run one read-only statement and return all rows."""
+        with self.connect() as connection:
+            return connection.execute(sql, tuple(parameters)).fetchall()
+
+    def migrate(self) -> int:
+        """Switch to WAL and apply pending migrations in one transaction; return the version."""
+        with self.connect() as connection:
+            for attempt in range(100):  # a concurrent first open may hold the lock briefly
+                try:
+                    connection.execute("PRAGMA journal_mode = WAL")
+                    break
+                except sqlite3.OperationalError:
+                    if attempt == 99:
+                        raise
+                    time.sleep(0.05)
+        with self.transaction() as connection:
+            version = connection.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise StoreVersionError(f"{self.path} has schema version {version}, newer than "
+                                        f"this digitlab knows ({SCHEMA_VERSION}); update digitlab")
+            for number in range(version, SCHEMA_VERSION):
+                for statement in MIGRATIONS[number]:
+                    connection.execute(statement)
+                connection.execute(f"PRAGMA user_version = {number + 1}")
+        return SCHEMA_VERSION
+
+    def schema_version(self) -> int:
+        """The database's PRAGMA user_version."""
+        return self.query("PRAGMA user_version")[0][0]
+
+    def add(self, image28, label: int, source: str, original_png: bytes | None = None,
+            predicted: int | None = None, confidence: float | None = None,
+            model_version: str | None = None, set_name: str | None = None) -> Sample:
+        """Store a sample; the same image in the same set returns the stored one (duplicate)."""
+        image, label, source = to_uint8_image(image28), check_label(label), check_source(source)
+        set_name = check_set_name(set_name)
+        predicted = None if predicted is None else check_label(predicted)
+        confidence = None if confidence is None else float(confidence)
+        if original_png is not None and not isinstance(original_png, (bytes, bytearray)):
+            raise StoreError("original_png must be bytes (the encoded original image)")
+        hash_hex = content_hash(image, set_name)
+        select = f"SELECT {COLUMNS} FROM samples WHERE content_hash = ?"
+        with self.transaction() as connection:
+            row = connection.execute(select, (hash_hex,)).fetchone()
+            if row is not None:
+                return sample_from_row(row, duplicate=True)
+            connection.execute(
+                "INSERT INTO samples (image, original, label, source, predicted, confidence, "
+                "model_version, created, content_hash, split, set_name) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (encode_png(image), None if original_png is None else bytes(original_png), label,
+                 source, predicted, confidence, model_version, utc_now(), hash_hex,
+                 split_for(hash_hex), set_name))
+            return sample_from_row(connection.execute(select, (hash_hex,)).fetchone())
+
+    def get(self, sample_id: int) -> Sample:
+        """The sample with this id, or SampleNotFoundError."""
+        rows = self.query(f"SELECT {COLUMNS} FROM samples WHERE id = ?", (int(sample_id),))
+        if not rows:
+            raise SampleNotFoundError(f"no sample with id {sample_id} in {self.path}")
+        return sample_from_row(rows[0])
+
+    def delete(self, sample_id: int) -> bool:
+        """Delete a sample; False when there was none with this id."""
+        with self.transaction() as connection:
+            return connection.execute("DELETE FROM samples WHERE id = ?",
+                                      (int(sample_id),)).rowcount > 0
+
+    def relabel(self, sample_id: int, label: int) -> Sample:
+        """Change a sample's label (its count moves with it) and return the updated sample."""
+        label = check_label(label)
+        with self.transaction() as connection:
+            if connection.execute("UPDATE samples SET label = ?, updated = ? WHERE id = ?",
+                                  (label, utc_now(), int(sample_id))).rowcount == 0:
+                raise SampleNotFoundError(f"no sample with id {sample_id} in {self.path}")
+        return self.get(sample_id)
+
+    def filter_clause(self, set_name: str | None, split: str | None = None,
+                      sources: Sequence[str] | None = None) -> tuple[str, list]:
+        """The WHERE clause and its parameters for a set / split / sources selection."""
+        clauses, parameters = [], []
+        set_name = check_set_name(set_name, allow_all=True)
+        if set_name is None:
+            clauses.append("set_name IS NULL")
+        elif set_name != ALL_SETS:
+            clauses.append("set_name = ?")
+            parameters.append(set_name)
+        if split is not None:
+            if split not in SPLITS:
+                raise StoreError(f"unknown split {split!r}; use one of: {', '.join(SPLITS)}")
+            clauses.append("split = ?")
+            parameters.append(split)
+        if sources is not None:
+            sources = [sources] if isinstance(sources, str) else sources
+            sources = [check_source(source) for source in sources]
+            clauses.append(f"source IN ({', '.join('?' * len(sources))})" if sources else "0")
+            parameters.extend(sources)
+        return (" WHERE " + " AND ".join(clauses)) if clauses else "", parameters
+
+    def recent(self, limit: int = 20, set_name: str | None = ALL_SETS) -> list[Sample]:
+        """The newest samples first (from every set unless set_name is given)."""
+        where, parameters = self.filter_clause(set_name)
+        rows = self.query(f"SELECT {COLUMNS} FROM samples{where} ORDER BY id DESC LIMIT ?",
+                          [*parameters, int(limit)])
+        return [sample_from_row(row) for row in rows]
+
+    def counts(self, set_name: str | None = None, split: str | None = None,
+               sources: Sequence[str] | None = None) -> dict[int, int]:
+        """Samples per digit, all ten keys present."""
+        where, parameters = self.filter_clause(set_name, split, sources)
+        rows = self.query(f"SELECT label, COUNT(*) FROM samples{where} GROUP BY label", parameters)
+        return {**dict.fromkeys(range(10), 0), **{int(label): int(n) for label, n in rows}}
+
+    def total(self, set_name: str | None = ALL_SETS, split: str | None = None) -> int:
+        """How many samples there are (in every set unless set_name is given)."""
+        where, parameters = self.filter_clause(set_name, split)
+        return self.query(f"SELECT COUNT(*) FROM samples{where}", parameters)[0][0]
+
+    def arrays(self, set_name: str | None = None, split: str | None = None,
+               sources: Sequence[str] | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Images uint8 (N, 28, 28) and labels uint8 (N,), in the order they were added."""
+        where, parameters = self.filter_clause(set_name, split, sources)
+        rows = self.query(f"SELECT image, label FROM samples{where} ORDER BY id", parameters)
+        images = np.zeros((len(rows), 28, 28), np.uint8)
+        for index, row in enumerate(rows):
+            images[index] = decode_png(row["image"])
+        return images, np.array([row["label"] for row in rows], dtype=np.uint8)
+
+    def fingerprint(self, set_name: str | None = None, split: str | None = None,
+                    sources: Sequence[str] | None = None) -> str:
+        """sha256 over the sorted (id, label, content hash) of the selected samples."""
+        where, parameters = self.filter_clause(set_name, split, sources)
+        rows = self.query(f"SELECT id, label, content_hash FROM samples{where} ORDER BY id",
+                          parameters)
+        text = "".join(f"{sample_id}:{label}:{hash_hex}\n" for sample_id, label, hash_hex in rows)
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    def set_names(self) -> list[str]:
+        """The named sets, sorted (the default pool is not one of them)."""
+        rows = self.query("SELECT DISTINCT set_name FROM samples WHERE set_name IS NOT NULL "
+                          "ORDER BY set_name")
+        return [row[0] for row in rows]
+
+    def export_pngs(self, folder: str | Path, set_name: str | None = None,
+                    split: str | None = None) -> int:
+        """Write the selected samples as <folder>/<label>/<id>-<hash>.png; return how many."""
+        where, parameters = self.filter_clause(set_name, split)
+        rows = self.query(f"SELECT id, image, label, content_hash FROM samples{where} ORDER BY id",
+                          parameters)
+        for row in rows:
+            target = Path(folder) / str(row["label"]) / f"{row['id']:06d}-{row[3][:12]}.png"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(row["image"])
+        return len(rows)
+
+    def import_pngs(self, folder: str | Path, source: str = "upload",
+                    set_name: str | None = None) -> ImportReport:
+        """Add every <folder>/<digit>/*.png (other sizes go through to_mnist); skip bad files."""
+        folder, report = Path(folder), ImportReport()
+        check_source(source)
+        check_set_name(set_name)
+        if not folder.is_dir():
+            raise StoreError(f"{folder} is not a folder")
+        for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+            relative = path.relative_to(folder)
+            try:
+                if len(relative.parts) != 2 or relative.parts[0] not in DIGIT_FOLDERS \
+                        or path.suffix.lower() != ".png":
+                    raise StoreError("not laid out as <digit>/<name>.png")
+                data = path.read_bytes()
+                image, converted = self.image_from_png(data)
+            except Exception as error:  # unreadable or blank files are reported, not fatal
+                report.skipped += 1
+                report.skipped_files.append(f"{relative}: {error}")
+                continue
+            sample = self.add(image, int(relative.parts[0]), source, set_name=set_name,
+                              original_png=data if converted else None)
+            report.duplicates += sample.duplicate
+            report.added += not sample.duplicate
+        return report
+
+    @staticmethod
+    def image_from_png(data: bytes) -> tuple[np.ndarray, bool]:
+        """(28x28 uint8 image, converted): as is when 28x28, else through preprocess.to_mnist."""
+        image = decode_png(data)
+        if image.shape == (28, 28):
+            return image, False
+        from digitlab.preprocess import to_mnist
+
+        return to_uint8_image(to_mnist(image)), True

@@ -1,0 +1,76 @@
+"""App test helpers: a stand-in predictor, stroke shapes and a registry with a real model."""
+
+from __future__ import annotations
+
+import math
+import shutil
+from pathlib import Path
+
+import numpy as np
+
+from digitlab.predict import DigitReading, Prediction, Reading
+from digitlab.preprocess import find_digits, to_mnist
+
+ROOT = Path(__file__).resolve().parent.parent
+COMMITTED_MODEL = ROOT / "models" / "digits" / "1"
+
+# Pen paths in a 336x336 pad, drawn the way a person would (used by unit and browser tests).
+SHAPES = {
+    1: [[(170, 60), (170, 280)]],
+    7: [[(95, 75), (245, 75), (150, 285)]],
+    0: [[(168 + 62 * math.sin(2 * math.pi * t / 40), 168 - 100 * math.cos(2 * math.pi * t / 40))
+         for t in range(41)]],
+}
+
+
+class FakePredictor:
+    """Answers a fixed digit, but through the real preprocessing (so blank pads still raise)."""
+
+    def __init__(self, digit: int = 7, confidence: float = 0.9, model_id: str = "fake@1"):
+        self.digit, self.confidence = digit, confidence
+        self.model_id, self.spec = model_id, model_id.partition("@")[0]
+        self.calls = 0
+
+    def predict_one(self, image) -> Prediction:
+        """A prediction of the fixed digit for the image's 28x28 form."""
+        self.calls += 1
+        image28 = to_mnist(image)
+        probabilities = np.full(10, (1 - self.confidence) / 9, np.float32)
+        probabilities[self.digit] = self.confidence
+        order = np.argsort(probabilities)[::-1]
+        return Prediction(self.digit, self.confidence,
+                          [(int(d), float(probabilities[d])) for d in order[:3]], probabilities,
+                          self.confidence < 0.7, image28)
+
+    def read(self, frame) -> Reading:
+        """Every digit found reads as the fixed digit."""
+        digits = [DigitReading(self.digit, self.confidence, box.box, False)
+                  for box in find_digits(frame)]
+        return Reading("".join(str(d.digit) for d in digits), digits)
+
+    def reload_if_changed(self, force: bool = False) -> bool:
+        """Never changes."""
+        return False
+
+
+def draw(recorder, shape: list[list[tuple[float, float]]], dx: float = 0.0) -> None:
+    """Replay a shape's strokes into a StrokeRecorder (as pointer events would)."""
+    for stroke in shape:
+        recorder.begin(stroke[0][0] + dx, stroke[0][1])
+        for x, y in stroke[1:]:
+            recorder.extend(x + dx, y)
+        recorder.end()
+
+
+def registry_with_model(models_root: Path, trained=None) -> str:
+    """Put a real model at models_root/digits/1: the committed default, else `trained`'s model."""
+    target = models_root / "digits" / "1"
+    if (COMMITTED_MODEL / "model.tflite").exists():
+        shutil.copytree(COMMITTED_MODEL, target)
+        return "committed"
+    if trained is None:
+        raise FileNotFoundError("no committed default model and no trained model given")
+    from digitlab.registry import Registry
+
+    Registry(models_root).save(trained.model, "digits", trained.card())
+    return "trained"

@@ -1,0 +1,197 @@
+"""The widgets headless: pointer and key events in, store changes and messages out."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+from app_fixtures import SHAPES, FakePredictor
+
+from digitlab.app import DrawingApp
+from digitlab.app.launch import main, voila_command
+from digitlab.app.session import DrawingSession
+from digitlab.jobs import JobAlreadyRunningError
+from digitlab.registry import Registry
+from digitlab.store import SampleStore
+
+
+class FakeJobs:
+    """A JobManager stand-in: one job that runs for two polls, then succeeds."""
+
+    def __init__(self, busy: bool = False):
+        self.busy, self.polls, self.started = busy, 0, []
+
+    def start_retrain(self, base="digits", **options):
+        if self.busy:
+            raise JobAlreadyRunningError("a retraining job for 'digits' is already running")
+        self.started.append((base, options))
+        return {"id": "job-1", "state": "starting", "progress": 0.0, "message": "starting"}
+
+    def status(self, job_id):
+        self.polls += 1
+        if self.polls < 3:
+            return {"id": job_id, "state": "running", "progress": 0.3 * self.polls,
+                    "message": "epoch"}
+        before = {"mnist_test": 0.98, "holdout": 0.5, "samples": 0.6}
+        after = {"mnist_test": 0.979, "holdout": 0.75, "samples": 0.95}
+        return {"id": job_id, "state": "succeeded", "progress": 1.0, "message": "done",
+                "result": {"name": "digits", "version": 2, "before": before, "after": after,
+                           "reason": "passed"}}
+
+    def cancel(self, job_id):
+        return self.status(job_id)
+
+    def active(self, name="digits"):
+        return None
+
+
+class FakeRegistry(Registry):
+    """A registry whose version 2 card passed the gate; promotions are recorded."""
+
+    def __init__(self, root):
+        super().__init__(root)
+        self.promoted = []
+
+    def card(self, name, version=None):
+        return {"retrain": {"gate": {"passed": True, "reason": "passed: MNIST 98.0% -> 97.9%"}}}
+
+    def promote(self, name, version):
+        self.promoted.append((name, version))
+
+
+@pytest.fixture
+def app(tmp_path):
+    """A DrawingApp on a temp store whose predictor always answers 7."""
+    fake = FakePredictor(digit=7)
+    registry = FakeRegistry(tmp_path / "models")
+    session = DrawingSession(SampleStore(tmp_path / "samples.sqlite"), registry,
+                             load_predictor=lambda spec: fake)
+    return DrawingApp(session=session, jobs=FakeJobs())
+
+
+def pen(app, shape):
+    """Send the pointer events of a shape to the pad."""
+    for stroke in shape:
+        app.pad.pen_down(*stroke[0])
+        for point in stroke[1:]:
+            app.pad.pen_move(*point)
+        app.pad.pen_up(*stroke[-1])
+
+
+def test_stroke_end_shows_the_prediction(app):
+    pen(app, SHAPES[7])
+    assert 'data-digit="7"' in app.result.value and "70%" not in app.result.value
+    assert "The model reads" in app.result.value
+
+
+def test_keys_save_correct_and_undo(app):
+    store = app.session.store
+    pen(app, SHAPES[1])
+    app.key_pressed("1", False, False, False)
+    assert store.total() == 1 and store.recent(1)[0].source == "correction"
+    assert "correction" in app.message.value and app.session.recorder.is_empty()
+    assert app.history.slots[0].sample_id == store.recent(1)[0].id
+    pen(app, SHAPES[7])
+    app.key_pressed("Enter", False, False, False)
+    assert store.total() == 2 and store.recent(1)[0].label == 7
+    app.key_pressed("Backspace", False, False, False)
+    assert store.total() == 1 and "Took back" in app.message.value
+    slot = app.history.slots[0]
+    slot.label.value = 4
+    assert store.get(slot.sample_id).label == 4
+    slot.remove.click()
+    assert store.total() == 0 and app.history.slots[0].box.layout.display == "none"
+
+
+def test_blank_canvas_messages(app):
+    app.answer()
+    assert "blank" in app.message.value and 'data-kind="warn"' in app.message.value
+    app.key_pressed("5", False, False, False)
+    assert "blank" in app.message.value and app.session.store.total() == 0
+
+
+def test_read_mode_reads_several_digits(app):
+    app.controls.mode_picker.value = "read"
+    assert app.session.recorder.width == 560
+    pen(app, [[(x - 60, y * 0.7) for x, y in SHAPES[1][0]]])
+    pen(app, [[(x + 160, y * 0.7) for x, y in SHAPES[1][0]]])
+    assert 'data-digit="77"' in app.result.value  # the fake reads every digit as 7
+    assert len(app.pad.overlay_boxes) == 2
+
+
+def test_collect_mode_asks_for_digits_and_trains_from_scratch(app):
+    app.controls.mode_picker.value = "collect"
+    app.collect.per_digit.value = 1
+    assert app.collect.wanted == 0
+    for digit in range(10):
+        pen(app, [[(150 + digit, 60), (170, 280)]])  # a slightly different stroke each time
+        app.key_pressed("Enter", False, False, False)
+    assert app.session.store.counts(set_name="my-digits") == dict.fromkeys(range(10), 1)
+    assert not app.collect.train_button.disabled
+    app.collect.train_button.click()
+    assert app.jobs.started[0][1]["mode"] == "scratch"
+    assert app.jobs.started[0][1]["set_name"] == "my-digits"
+    app.retrain.controller.close()
+
+
+def test_retrain_shows_before_after_and_promotes(app):
+    app.retrain.finetune_button.click()
+    deadline = time.monotonic() + 10
+    while app.retrain.outcome is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert app.retrain.outcome is not None and "MNIST test" in app.retrain.result.value
+    assert "+25.0" in app.retrain.result.value  # holdout 50% -> 75%
+    app.retrain.promote_button.click()
+    assert app.session.registry.promoted == [("digits", 2)]
+
+
+def test_a_running_job_is_explained(app):
+    app.retrain.controller.jobs = FakeJobs(busy=True)
+    app.retrain.finetune_button.click()
+    assert "already running" in app.message.value
+
+
+def test_launch_builds_a_local_voila_command(tmp_path):
+    command = voila_command(tmp_path / "app.ipynb", "127.0.0.1", 9999, False, True)
+    assert "--Voila.ip=127.0.0.1" in command and "--port=9999" in command
+    assert "--no-browser" in command and "--preheat_kernel=True" in command
+    assert main(["--notebook", str(tmp_path / "missing.ipynb")]) == 2
+
+
+def test_an_unsure_answer_says_so(tmp_path):
+    fake = FakePredictor(digit=4, confidence=0.45)
+    session = DrawingSession(SampleStore(tmp_path / "s.sqlite"), Registry(tmp_path / "models"),
+                             load_predictor=lambda spec: fake)
+    app = DrawingApp(session=session, jobs=FakeJobs())
+    pen(app, SHAPES[1])
+    assert 'data-state="unsure"' in app.result.value and "Unsure" in app.result.value
+
+
+def test_without_a_model_the_app_explains_and_still_saves(tmp_path):
+    def missing(spec):
+        raise FileNotFoundError(f"no model {spec!r} in the registry")
+
+    session = DrawingSession(SampleStore(tmp_path / "s.sqlite"), Registry(tmp_path / "models"),
+                             load_predictor=missing)
+    app = DrawingApp(session=session, jobs=FakeJobs())
+    assert 'data-kind="error"' in app.message.value and "No model" in app.message.value
+    assert app.controls.model_picker.disabled
+    pen(app, SHAPES[1])
+    assert "No model to ask" in app.message.value
+    app.key_pressed("1", False, False, False)
+    assert session.store.total() == 1
+
+
+def test_the_app_kernel_never_imports_tensorflow(tmp_path):
+    probe = ("import sys\nfrom digitlab.app import DrawingApp\napp = DrawingApp()\n"
+             "heavy = [name for name in ('tensorflow', 'keras') if name in sys.modules]\n"
+             "assert not heavy, heavy\n")
+    environment = {**os.environ, "DIGITLAB_MODELS_DIR": str(tmp_path / "models"),
+                   "DIGITLAB_DATA_DIR": str(tmp_path / "data"),
+                   "DIGITLAB_RUNS_DIR": str(tmp_path / "runs")}
+    completed = subprocess.run([sys.executable, "-c", probe], env=environment,
+                               capture_output=True, text=True, timeout=120)
+    assert completed.returncode == 0, completed.stderr[-2000:]

@@ -1,0 +1,218 @@
+"""Background retraining: the promotion gate, job locking, cancel, and surviving SIGKILL."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from digitlab import export
+from digitlab.jobs import (
+    FINISHED_STATES,
+    JobAlreadyRunningError,
+    JobError,
+    JobManager,
+    UnknownJobError,
+    new_job_id,
+)
+from digitlab.paths import PROJECT_ROOT
+from digitlab.registry import Registry
+from digitlab.retrain import Gate, retrain, target_name
+from digitlab.store import SampleStore
+
+MNIST_FILE = PROJECT_ROOT / "data" / "mnist.npz"
+pytestmark = pytest.mark.skipif(not MNIST_FILE.exists(), reason="needs data/mnist.npz")
+TINY_JOB = {"epochs": 1, "test_subset": 300, "augment": False, "replay": 5, "replay_minimum": 300,
+            "plots": False}
+
+
+@dataclass
+class Workspace:
+    """Temp data, models and runs folders (with the env vars pointing at them)."""
+
+    root: Path
+    store: SampleStore
+    registry: Registry
+    manager: JobManager
+
+
+@pytest.fixture(scope="module")
+def mnist():
+    from digitlab.data import load_mnist
+
+    return load_mnist(MNIST_FILE)
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory, mnist) -> Path:
+    """A registry with a small trained digits@1 (about 90 %) and a store with 60 samples."""
+    from digitlab.train import TrainConfig, train
+
+    root = tmp_path_factory.mktemp("template")
+    result = train(TrainConfig(arch="fast", epochs=1, train_subset=1500, batch_size=32,
+                               augment=False, validation_split=0.0, test_subset=300, verbose=0),
+                   mnist=mnist)
+    with pytest.MonkeyPatch.context() as patch:  # the registry tests cover the real conversion
+        patch.setattr(export, "write_tflite", stub_tflite)
+        Registry(root / "models").save(result.model, "digits", result.card())
+    store = SampleStore(root / "data" / "samples.sqlite")
+    (x_train, y_train), _ = mnist
+    for index in range(59_000, 59_060):
+        store.add(x_train[index], int(y_train[index]), "canvas")
+    store.close()  # checkpoints the WAL so the folder can be copied
+    return root
+
+
+@pytest.fixture
+def workspace(template, tmp_path, monkeypatch) -> Workspace:
+    root = tmp_path / "workspace"
+    shutil.copytree(template, root)
+    (root / "data" / "mnist.npz").symlink_to(MNIST_FILE)
+    for variable, folder in (("DATA", "data"), ("MODELS", "models"), ("RUNS", "runs")):
+        monkeypatch.setenv(f"DIGITLAB_{variable}_DIR", str(root / folder))
+    return Workspace(root, SampleStore(), Registry(), JobManager())
+
+
+def stub_tflite(model, path) -> None:
+    """Skip the TFLite conversion (seconds of CPU) in the in-process tests."""
+    Path(path).write_bytes(b"tflite stub")
+
+
+def wait_for(manager: JobManager, job_id: str, condition, timeout: float = 180.0) -> dict:
+    """Poll a job's status until condition(status) holds."""
+    deadline = time.monotonic() + timeout
+    while not condition(status := manager.status(job_id)):
+        assert time.monotonic() < deadline, f"timed out; last status {status}"
+        time.sleep(0.05)
+    return status
+
+
+def test_gate_rules():
+    gate = Gate()
+    before = {"mnist_test": 0.99, "holdout": 0.8, "holdout_count": 5}
+    assert gate.decide(None, before)[0]
+    assert gate.decide(before, {**before, "mnist_test": 0.989})[0]  # exactly 0.1 points is fine
+    passed, reason = gate.decide(before, {**before, "mnist_test": 0.9885})
+    assert not passed and "MNIST test accuracy would drop from 99.00% to 98.85%" in reason
+    passed, reason = gate.decide(before, {**before, "holdout": 0.6})
+    assert not passed and "holdout accuracy would drop" in reason
+    assert Gate(check_mnist=False).decide(before, {**before, "mnist_test": 0.5})[0]
+    no_holdout = {"mnist_test": 0.99, "holdout": None, "holdout_count": 0}
+    assert "no holdout samples" in gate.decide(no_holdout, no_holdout)[1]
+
+
+def test_retrain_validates_before_training(workspace):
+    with pytest.raises(ValueError, match="at least 10"):
+        retrain(store=workspace.store, registry=workspace.registry, set_name="nobody")
+    with pytest.raises(ValueError, match="unknown mode"):
+        retrain(store=workspace.store, registry=workspace.registry, mode="sideways")
+
+
+def test_scratch_model_that_loses_mnist_is_refused_by_the_gate(workspace, mnist, monkeypatch):
+    monkeypatch.setattr(export, "write_tflite", stub_tflite)
+    (x_train, y_train), _ = mnist
+    for index in range(20):  # a "train your own model" set of 20 samples
+        workspace.store.add(x_train[index], int(y_train[index]), "canvas", set_name="tiny")
+    report = retrain(store=workspace.store, registry=workspace.registry, mode="scratch",
+                     set_name="tiny", name="digits", check_mnist=True, epochs=2, test_subset=300,
+                     augment=False, mnist=mnist, plots=True)
+    assert report["promoted"] is False and report["version"] == 2
+    assert "MNIST test accuracy would drop" in report["reason"]
+    assert report["after"]["mnist_test"] < report["before"]["mnist_test"] - 0.001
+    assert workspace.registry.current("digits") == 1  # kept, unpromoted
+    card = workspace.registry.card("digits", 2)
+    assert card["retrain"]["gate"]["passed"] is False and card["retrain"]["mode"] == "scratch"
+    assert 0.5 <= card["calibration"]["uncertain_threshold"] < 1.0
+    assert (workspace.registry.path("digits", 2) / "confusion_matrix.png").stat().st_size > 1000
+    assert card["data"]["samples"]["train_fingerprint"] == \
+        workspace.store.fingerprint("tiny", split="train")
+
+
+def test_candidates_are_saved_under_the_right_name():
+    assert target_name("digits") == "digits"
+    assert target_name("digits", "finetune", set_name="alice") == "digits"
+    assert target_name("digits", "scratch", set_name="alice") == "alice"
+    assert target_name("digits", "scratch") == "digits"
+    assert target_name("digits", "scratch", set_name="alice", name="mine") == "mine"
+    with pytest.raises(ValueError, match="invalid model name"):
+        target_name("digits", "scratch", set_name="x'); DROP TABLE samples; --")
+
+
+def test_killed_job_leaves_store_and_registry_intact_and_the_next_job_runs(workspace):
+    manager, registry, store = workspace.manager, workspace.registry, workspace.store
+    counts, versions = store.counts(), registry.versions("digits")
+    current = registry.current("digits")
+
+    job = manager.start_retrain("digits", **{**TINY_JOB, "epochs": 5})  # long enough to kill
+    with pytest.raises(JobAlreadyRunningError, match="already running"):
+        manager.start_retrain("digits", **TINY_JOB)
+    assert manager.active("digits")["id"] == job["id"]
+    status = wait_for(manager, job["id"],  # the job reports "training ..." as train() starts
+                      lambda s: s["progress"] >= 0.05 or s["state"] in FINISHED_STATES)
+    assert status["state"] == "running" and status["progress"] < 0.8, status
+    os.killpg(manager.pid(job["id"]), signal.SIGKILL)
+    status = wait_for(manager, job["id"], lambda s: s["state"] != "running", timeout=10)
+    assert status["state"] == "failed" and status["message"] == "job process exited unexpectedly"
+
+    assert store.counts() == counts
+    assert registry.versions("digits") == versions and registry.current("digits") == current
+    registry.load("digits")
+    for entry in (workspace.root / "models" / "digits").iterdir():
+        if entry.name.isdigit():
+            assert {"model.keras", "model.tflite", "card.json"} <= {p.name for p in entry.iterdir()}
+    assert manager.active("digits") is None
+
+    second = manager.start_retrain("digits", **TINY_JOB)  # the dead job's lock was released
+    status = manager.wait(second["id"], timeout=300)
+    assert status["state"] == "succeeded", manager.log(second["id"])
+    result = status["result"]
+    assert status["progress"] == 1.0 and result["version"] == max(versions) + 1
+    assert result["base_version"] == current and result["reason"]
+    assert registry.current("digits") == (result["version"] if result["promoted"] else current)
+    assert "finished" in manager.log(second["id"])
+    assert [s["id"] for s in manager.list()] == [second["id"], job["id"]]
+
+
+def test_cancel_stops_the_job_and_frees_the_lock(workspace):
+    manager = workspace.manager
+    job = manager.start_retrain("digits", **TINY_JOB)
+    wait_for(manager, job["id"], lambda s: s["progress"] >= 0.02)  # past the TensorFlow import
+    status = manager.cancel(job["id"], timeout=60)
+    assert status["state"] == "cancelled" and status["finished"]
+    assert manager.processes[job["id"]].returncode == 130  # stopped itself at its next report
+    assert "+00:00 cancelled" in manager.log(job["id"])  # the job wrote it on its way out
+    assert manager.active("digits") is None
+
+    again = manager.start_retrain("digits", **TINY_JOB)  # cancelled while still starting up:
+    assert manager.cancel(again["id"], timeout=2)["state"] == "cancelled"  # SIGKILL if need be
+    assert manager.cancel(again["id"])["state"] == "cancelled"  # cancelling twice is harmless
+    assert workspace.registry.versions("digits") == [1]
+
+
+def test_bad_ids_and_options_are_rejected(workspace):
+    manager = workspace.manager
+    for bad in ("../x", "a/b", "", "20250101-120000123-zzzzzz"):
+        with pytest.raises(JobError, match="invalid job id"):
+            manager.status(bad)
+    with pytest.raises(UnknownJobError):
+        manager.status(new_job_id())
+    with pytest.raises(JobError, match="unknown retrain options"):
+        manager.start_retrain("digits", learning_speed=3)
+    with pytest.raises(JobError, match="unknown mode"):
+        manager.start_retrain("digits", mode="sideways")
+    with pytest.raises(ValueError, match="invalid model name"):
+        manager.start_retrain("../x")
+    assert manager.list() == []
+
+
+def test_job_ids_sort_by_time():
+    ids = []
+    for _ in range(3):
+        ids.append(new_job_id())
+        time.sleep(0.002)
+    assert sorted(ids) == ids and len(set(ids)) == 3
