@@ -142,13 +142,15 @@ def as_gray(image) -> np.ndarray:
         raise InvalidImageError(f"expected gray HxW, BGR HxWx3 or BGRA HxWx4, got {array.shape}")
     if array.shape[0] == 0 or array.shape[1] == 0:
         raise InvalidImageError(f"the image has no pixels (shape {array.shape})")
-    array = unit_float(array)
     if array.ndim == 2:
-        return array
-    gray = cv2.cvtColor(np.ascontiguousarray(array[:, :, :3]), cv2.COLOR_BGR2GRAY)
-    if array.shape[2] == 3 or array[:, :, 3].min() >= 0.99:
+        return unit_float(array)
+    if array.dtype not in (np.uint8, np.uint16):  # floats share one scale across channels
+        array = unit_float(array)
+    # Colour to gray in the native dtype (cheaper), then each plane to [0, 1].
+    gray = unit_float(cv2.cvtColor(np.ascontiguousarray(array[:, :, :3]), cv2.COLOR_BGR2GRAY))
+    alpha = unit_float(array[:, :, 3]) if array.shape[2] == 4 else None
+    if alpha is None or alpha.min() >= 0.99:
         return gray
-    alpha = array[:, :, 3]
     opaque = (alpha > 0.5).astype(np.uint8)
     if not opaque.any():
         raise EmptyImageError("the image is fully transparent: draw a digit first")
@@ -505,12 +507,13 @@ def find_digits(frame, min_height_fraction: float = 0.03, max_height_fraction: f
             part = np.zeros_like(member)
             part[:, start:stop] = member[:, start:stop]
             x, y, width, height = cv2.boundingRect(part)
-            if height >= 0.5 * min_height:
-                found.append((x0 + x, y0 + y, width, height, members, x0 + start, x0 + stop))
+            if height >= 0.5 * min_height:  # cut columns, or None where the group ends
+                cuts = (x0 + start if start > 0 else None, x0 + stop if stop < x1 - x0 else None)
+                found.append((x0 + x, y0 + y, width, height, members, cuts))
     digits = []
-    for x, y, width, height, members, start, stop in reading_order(found):
+    for x, y, width, height, members, cuts in reading_order(found):
         try:
-            image = digit_image(ink, labels, members, (x, y, width, height), (start, stop))
+            image = digit_image(ink, labels, members, (x, y, width, height), cuts)
         except EmptyImageError:
             continue
         box = [round(value / factor) for value in (x, y, width, height)]
@@ -518,16 +521,18 @@ def find_digits(frame, min_height_fraction: float = 0.03, max_height_fraction: f
     return digits
 
 
-def digit_image(ink, labels, members, box, columns) -> np.ndarray:
-    """to_mnist of one digit's own ink (its components, within its columns) on black."""
+def digit_image(ink, labels, members, box, cuts) -> np.ndarray:
+    """to_mnist of one digit's own ink (its components, between its cut columns) on black."""
     x, y, width, height = box
     pad = max(2, height // 5)
-    top, left = max(0, y - pad), max(0, columns[0] - pad)
-    bottom, right = min(ink.shape[0], y + height + pad), min(ink.shape[1], columns[1] + pad)
+    top, left = max(0, y - pad), max(0, x - pad)
+    bottom, right = min(ink.shape[0], y + height + pad), min(ink.shape[1], x + width + pad)
     member = np.isin(labels[top:bottom, left:right], members).astype(np.uint8)
     radius = max(1, height // 25)
     member = cv2.dilate(member, np.ones((2 * radius + 1, 2 * radius + 1), np.uint8))
-    member[:, :max(0, columns[0] - left)] = 0
-    member[:, columns[1] - left:] = 0
+    if cuts[0] is not None:
+        member[:, :max(0, cuts[0] - left)] = 0
+    if cuts[1] is not None:
+        member[:, max(0, cuts[1] - left):] = 0
     crop = np.where(member > 0, ink[top:bottom, left:right], np.float32(0.0))
     return to_mnist(cv2.copyMakeBorder(crop, 2, 2, 2, 2, cv2.BORDER_CONSTANT, value=0.0))

@@ -101,6 +101,7 @@ class TrainResult:
         }
 
 
+@keras.saving.register_keras_serializable(package="digitlab")
 class OneCycle(keras.optimizers.schedules.LearningRateSchedule):
     """Linear warm-up to the peak rate, then cosine decay to nearly zero."""
 
@@ -264,24 +265,34 @@ def main(argv: list[str] | None = None) -> int:
     result = train(config)
     print(f"validation accuracy {result.val_accuracy:.4%}, test accuracy {result.test_accuracy:.4%}, "
           f"{result.seconds:.0f} s")
-    from digitlab.evaluate import save_evaluation  # the plots are part of what gets saved
+    print(register(result, arguments.name, arguments.out, arguments.promote))
+    return 0
 
-    if arguments.out is not None:
-        from digitlab.export import save_model_folder
 
-        save_model_folder(result.model, arguments.out, result.card())
-        save_evaluation(result.model, arguments.out, history=result.history)
-        print(f"saved to {arguments.out}")
-        return 0
+def register(result: TrainResult, name: str, out: Path | None = None, promote: bool = False) -> str:
+    """Evaluate, plot and save a run: into the registry (atomically) or into a plain folder."""
+    import json
+    import tempfile
+
+    from digitlab.evaluate import save_evaluation
+    from digitlab.export import save_model_folder
+
+    if out is not None:
+        save_model_folder(result.model, out, result.card())
+        save_evaluation(result.model, out, history=result.history)
+        return f"saved to {out}"
     from digitlab.registry import Registry
 
-    registry = Registry()
-    version = registry.save(result.model, arguments.name, result.card())
-    save_evaluation(result.model, registry.path(arguments.name, version), history=result.history)
-    if arguments.promote:
-        registry.promote(arguments.name, version)
-    print(f"registered {arguments.name}@{version}" + (" (promoted)" if arguments.promote else ""))
-    return 0
+    with tempfile.TemporaryDirectory(prefix="digitlab-train-") as temp:
+        card_path = Path(temp) / "card.json"
+        card_path.write_text(json.dumps(result.card(), default=str))
+        save_evaluation(result.model, temp, history=result.history)  # plots + calibration
+        registry = Registry()
+        files = {path.name: path for path in Path(temp).glob("*.png")}
+        version = registry.save(result.model, name, json.loads(card_path.read_text()), files=files)
+    if promote:
+        registry.promote(name, version)
+    return f"registered {name}@{version}" + (" (promoted)" if promote else "")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,280 @@
+"""Benchmark `digitlab serve`: /predict throughput and p99 against a reference-style Flask dev
+server that calls model.predict per request, then 4 cameras x 15 fps of 640x480 JPEG frames.
+
+Prints JSON (and writes bench/results/serve.json). Run by hand: `python bench/serve.py`.
+Both servers run as their own processes; the load comes from threads in this one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+RESULTS = ROOT / "bench" / "results" / "serve.json"
+
+from digitlab.data import load_mnist  # noqa: E402
+from digitlab.synthetic import canvas_from_mnist, paper_frame  # noqa: E402
+from serve.protocol import pack_message, read_message  # noqa: E402
+
+
+def reference_server(port: int, model_file: str) -> None:
+    """The reference project's way: Flask dev server, resize to 28x28, model.predict per request."""
+    import keras
+    from flask import Flask, jsonify, request
+
+    app, model = Flask("reference"), keras.saving.load_model(model_file, compile=False)
+
+    @app.post("/predict")
+    def predict():
+        data = request.files["image"].read()
+        image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_GRAYSCALE)
+        image = cv2.resize(image, (28, 28)).astype("float32") / 255.0
+        probabilities = model.predict(image.reshape(1, 28, 28, 1), verbose=0)[0]
+        return jsonify(digit=int(np.argmax(probabilities)), confidence=float(np.max(probabilities)))
+
+    @app.get("/healthz")
+    def healthz():
+        return {"status": "ok"}
+
+    app.run(host="127.0.0.1", port=port, threaded=True)
+
+
+def free_port() -> int:
+    """A free TCP port on 127.0.0.1."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_healthy(port: int, process: subprocess.Popen, timeout: float = 180.0) -> None:
+    """Wait until GET /healthz answers 200."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode}")
+        try:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            connection.request("GET", "/healthz")
+            if connection.getresponse().status == 200:
+                return
+        except OSError:
+            time.sleep(0.3)
+    raise RuntimeError("server did not become healthy")
+
+
+def multipart(png: bytes) -> tuple[bytes, str]:
+    """A multipart/form-data body with the file field 'image'."""
+    boundary = uuid.uuid4().hex
+    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"image\"; filename=\"d.png\"\r\n"
+            f"Content-Type: image/png\r\n\r\n").encode() + png + f"\r\n--{boundary}--\r\n".encode()
+    return body, f"multipart/form-data; boundary={boundary}"
+
+
+def load_predict(port: int, bodies: list, clients: int, seconds: float) -> dict:
+    """N threads POST /predict over keep-alive connections for a while: req/s and latency."""
+    latencies, errors, stop = [], [0], threading.Event()
+
+    def worker(offset: int):
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        index = offset
+        while not stop.is_set():
+            body, content_type = bodies[index % len(bodies)]
+            started = time.perf_counter()
+            try:
+                connection.request("POST", "/predict", body=body,
+                                   headers={"Content-Type": content_type})
+                response = connection.getresponse()
+                response.read()
+                ok = response.status == 200
+            except (OSError, http.client.HTTPException):
+                ok = False
+                connection.close()
+                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+            elapsed = time.perf_counter() - started
+            if ok and not stop.is_set():
+                latencies.append(elapsed * 1000)
+            elif not ok:
+                errors[0] += 1
+            index += 1
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(clients)]
+    for thread in threads:
+        thread.start()
+    time.sleep(1.0)  # warm-up, not counted
+    latencies.clear()
+    started = time.perf_counter()
+    time.sleep(seconds)
+    stop.set()
+    elapsed = time.perf_counter() - started
+    count = len(latencies)
+    for thread in threads:
+        thread.join()
+    values = np.asarray(latencies[:count] or [float("nan")])
+    return {"requests_per_s": round(count / elapsed, 1), "requests": count, "errors": errors[0],
+            "p50_ms": round(float(np.percentile(values, 50)), 1),
+            "p99_ms": round(float(np.percentile(values, 99)), 1)}
+
+
+def run_cameras(port: int, frames: list, cameras: int, fps: float, seconds: float) -> dict:
+    """Each camera sends 640x480 JPEGs at fps over protocol v1 and times frame -> result."""
+    latencies, counts, correct = [], {"sent": 0, "processed": 0, "skipped": 0, "errors": 0}, [0]
+    lock = threading.Lock()
+
+    def camera(number: int):
+        connection = socket.create_connection(("127.0.0.1", port), timeout=30)
+        connection.sendall(pack_message({"type": "hello", "protocol": 1,
+                                         "client_id": f"bench-{number}"}))
+        read_message(connection)
+        sent_at, total = {}, int(seconds * fps)
+
+        def receive():
+            for _ in range(total):
+                message, _ = read_message(connection)
+                now = time.perf_counter()
+                with lock:
+                    if message.get("skipped"):
+                        counts["skipped"] += 1
+                    elif "error" in message:
+                        counts["errors"] += 1
+                    else:
+                        counts["processed"] += 1
+                        latencies.append((now - sent_at[message["seq"]]) * 1000)
+                        correct[0] += message["text"] == frames[message["seq"] % len(frames)][1]
+
+        receiver = threading.Thread(target=receive)
+        receiver.start()
+        next_time = time.perf_counter() + number / (fps * cameras)  # spread the cameras out
+        for seq in range(total):
+            time.sleep(max(0.0, next_time - time.perf_counter()))
+            sent_at[seq] = time.perf_counter()
+            connection.sendall(pack_message({"type": "frame", "seq": seq, "ts": time.time()},
+                                            frames[seq % len(frames)][0]))
+            with lock:
+                counts["sent"] += 1
+            next_time += 1.0 / fps
+        receiver.join()
+        connection.close()
+
+    threads = [threading.Thread(target=camera, args=(i,)) for i in range(cameras)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    values = np.asarray(latencies or [float("nan")])
+    return {"cameras": cameras, "fps_each": fps, "seconds": seconds, **counts,
+            "processed_fraction": round(counts["processed"] / max(1, counts["sent"]), 3),
+            "text_correct_fraction": round(correct[0] / max(1, counts["processed"]), 3),
+            "latency_p50_ms": round(float(np.percentile(values, 50)), 1),
+            "latency_p95_ms": round(float(np.percentile(values, 95)), 1)}
+
+
+def tiny_registry(folder: Path) -> None:
+    """Train the `fast` model for one epoch on 3000 images into folder/models (no default model)."""
+    from digitlab.registry import Registry
+    from digitlab.train import TrainConfig, train
+
+    result = train(TrainConfig(arch="fast", epochs=1, train_subset=3000, augment=False,
+                               verbose=0))
+    Registry(folder / "models").save(result.model, "digits", result.card())
+
+
+def main(argv=None) -> int:
+    """Run both benchmarks and print the JSON report."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--clients", type=int, default=8, help="concurrent /predict clients")
+    parser.add_argument("--seconds", type=float, default=10.0, help="seconds per /predict run")
+    parser.add_argument("--camera-seconds", type=float, default=20.0)
+    parser.add_argument("--cameras", type=int, default=4)
+    parser.add_argument("--fps", type=float, default=15.0)
+    parser.add_argument("--out", default=str(RESULTS), help="JSON file to write ('' for none)")
+    parser.add_argument("--reference-server", nargs=2, metavar=("PORT", "MODEL_FILE"),
+                        help=argparse.SUPPRESS)  # internal: run the baseline server
+    arguments = parser.parse_args(argv)
+    if arguments.reference_server:
+        reference_server(int(arguments.reference_server[0]), arguments.reference_server[1])
+        return 0
+
+    environment, note = dict(os.environ), "the committed default model (models/digits)"
+    temporary = tempfile.TemporaryDirectory()
+    if not (ROOT / "models" / "digits" / "1" / "card.json").exists():
+        note = "no default model yet: a `fast` model trained 1 epoch on 3000 images"
+        tiny_registry(Path(temporary.name))
+        environment["DIGITLAB_MODELS_DIR"] = str(Path(temporary.name) / "models")
+    from digitlab.registry import Registry
+
+    registry = Registry(environment.get("DIGITLAB_MODELS_DIR"))
+    model_file = registry.path("digits") / "model.keras"
+
+    (_, _), (x_test, y_test) = load_mnist()
+    rng = np.random.default_rng(0)
+    canvases = [cv2.imencode(".png", 255 - canvas_from_mnist(image, size=280))[1].tobytes()
+                for image in x_test[:32]]
+    bodies = [multipart(png) for png in canvases]
+    frames = []
+    for index in range(8):
+        chosen = rng.choice(len(x_test), 4, replace=False)
+        frame, _ = paper_frame(list(x_test[chosen]), rng=index)
+        frames.append((cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, 85])[1].tobytes(),
+                       "".join(str(y_test[i]) for i in chosen)))
+
+    report = {"model": f"digits@{registry.current('digits')}", "model_note": note,
+              "cpu_count": os.cpu_count(), "load_average_at_start": os.getloadavg()[0],
+              "predict": {"clients": arguments.clients, "seconds": arguments.seconds,
+                          "body": "280x280 PNG canvas, multipart field 'image'"}}
+    http_port, tcp_port, reference_port = free_port(), free_port(), free_port()
+    servers = {
+        "digitlab": [sys.executable, "-m", "serve", "--http-port", str(http_port),
+                     "--tcp-port", str(tcp_port)],
+        "reference": [sys.executable, __file__, "--reference-server", str(reference_port),
+                      str(model_file)],
+    }
+    for name, command in servers.items():
+        port = http_port if name == "digitlab" else reference_port
+        log = tempfile.TemporaryFile()
+        process = subprocess.Popen(command, cwd=ROOT, env=environment, stdout=log, stderr=log)
+        try:
+            try:
+                wait_healthy(port, process)
+            except RuntimeError:
+                log.seek(0)
+                sys.stderr.write(log.read().decode(errors="replace")[-3000:])
+                raise
+            report["predict"][name] = load_predict(port, bodies, arguments.clients,
+                                                   arguments.seconds)
+            if name == "digitlab":
+                report["cameras"] = run_cameras(tcp_port, frames, arguments.cameras, arguments.fps,
+                                                arguments.camera_seconds)
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+    ours, theirs = report["predict"]["digitlab"], report["predict"]["reference"]
+    report["predict"]["throughput_ratio"] = round(ours["requests_per_s"]
+                                                  / max(theirs["requests_per_s"], 1e-9), 2)
+    report["predict"]["p99_ratio_reference_over_digitlab"] = round(
+        theirs["p99_ms"] / max(ours["p99_ms"], 1e-9), 2)
+    temporary.cleanup()
+    text = json.dumps(report, indent=2)
+    print(text)
+    if arguments.out:
+        Path(arguments.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(arguments.out).write_text(text + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

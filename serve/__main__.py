@@ -1,0 +1,63 @@
+"""`digitlab serve` / `python -m serve`: start the HTTP and camera servers until interrupted."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+
+
+def main(argv=None) -> int:
+    """Parse options, load the model, serve until Ctrl-C or SIGTERM; returns the exit code."""
+    from serve import config as settings
+
+    try:
+        config = settings.from_arguments(sys.argv[1:] if argv is None else argv)
+    except ValueError as error:
+        print(f"digitlab serve: {error}", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s: %(message)s")
+
+    from digitlab.predict import ModelNotFoundError
+    from serve import create_app
+    from serve.server import ServeServer
+
+    try:
+        app = create_app(config)
+        server = ServeServer(app)
+    except ModelNotFoundError as error:
+        print(f"digitlab serve: {error}", file=sys.stderr)
+        return 1
+    except OSError as error:
+        print(f"digitlab serve: cannot listen: {error}", file=sys.stderr)
+        return 1
+    host = app.config["HOST"]
+    print(f"model {app.extensions['digitlab'].predictor.model_id}")
+    print(f"HTTP     http://{host}:{server.http_port}/  (monitoring page, API)")
+    print(f"cameras  {host}:{server.tcp_port}  (protocol v1; legacy raw JPEG "
+          f"{'on' if server.camera.legacy else 'off'})")
+    if app.config.get("TOKEN_GENERATED"):
+        print(f"write token (upload, retrain, promote): {app.config['TOKEN']}\n"
+              "  set DIGITLAB_SERVE_TOKEN or --token to choose your own")
+    if host not in ("127.0.0.1", "localhost", "::1") and not app.config.get("CAMERA_TOKEN"):
+        print("warning: cameras can connect without a token; set --camera-token", file=sys.stderr)
+    sys.stdout.flush()
+
+    done = threading.Event()
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, lambda *_: done.set())
+    server.start()
+    try:
+        while not done.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        print("stopping")
+        server.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

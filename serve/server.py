@@ -1,0 +1,69 @@
+"""Run the app under waitress and the camera TCP server side by side, in threads."""
+
+from __future__ import annotations
+
+import threading
+
+from waitress import create_server
+from waitress.wasyncore import close_all
+
+from serve.tcp import CameraServer
+
+BODY_SLACK = 1024 * 1024  # multipart overhead above MAX_CONTENT_LENGTH; Flask answers 413 in JSON
+
+
+class ServeServer:
+    """Both servers of one app; start() binds and serves, stop() shuts everything down."""
+
+    def __init__(self, app):
+        config, self.app = app.config, app
+        self.state = app.extensions["digitlab"]
+        self.http = create_server(
+            app, host=config["HOST"], port=config["HTTP_PORT"], threads=config["THREADS"],
+            max_request_body_size=config["MAX_CONTENT_LENGTH"] + BODY_SLACK,
+            channel_timeout=60, connection_limit=200, ident="digitlab")
+        self.camera = CameraServer(
+            self.state.hub, host=config["HOST"], port=config["TCP_PORT"],
+            token=config.get("CAMERA_TOKEN"), idle_timeout=config["IDLE_TIMEOUT"],
+            max_json=config["MAX_HEADER_JSON"], max_frame=config["MAX_FRAME_BYTES"],
+            legacy=config["LEGACY_CAMERAS"])
+        config["TCP_PORT"] = self.camera.port
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self.serve_http, name="waitress", daemon=True)
+
+    @property
+    def http_port(self) -> int:
+        """The bound HTTP port (useful with port 0)."""
+        if hasattr(self.http, "effective_listen"):  # several sockets (e.g. "localhost")
+            return self.http.effective_listen[0][1]
+        return self.http.effective_port
+
+    @property
+    def socket_map(self) -> dict:
+        """waitress's map of sockets (one server, or several behind a MultiSocketServer)."""
+        return self.http.map if hasattr(self.http, "effective_listen") else self.http._map
+
+    @property
+    def tcp_port(self) -> int:
+        """The bound camera port."""
+        return self.camera.port
+
+    def start(self) -> ServeServer:
+        """Serve HTTP and TCP in background threads."""
+        self.camera.start()
+        self.thread.start()
+        return self
+
+    def serve_http(self) -> None:
+        """waitress's event loop, in short slices so stop() can end it from here."""
+        while not self.stopping.is_set():
+            self.http.asyncore.loop(timeout=0.2, map=self.socket_map, count=1)
+        self.http.task_dispatcher.shutdown(timeout=5)
+        close_all(self.socket_map)
+
+    def stop(self) -> None:
+        """Stop both servers and the inference worker."""
+        self.stopping.set()
+        self.state.close()  # ends camera sessions and live views first
+        self.camera.stop()
+        self.thread.join(timeout=10)

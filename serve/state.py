@@ -1,0 +1,98 @@
+"""What the views, the camera hub and the TCP server share: model, limits, store, registry, jobs."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from functools import cached_property
+
+from digitlab.predict import Predictor
+from serve.hub import CameraHub
+
+logger = logging.getLogger(__name__)
+
+
+class Gate:
+    """A counter of work in progress with a ceiling (a non-blocking semaphore you can read)."""
+
+    def __init__(self, limit: int):
+        if limit < 1:
+            raise ValueError(f"a limit must be at least 1, got {limit}")
+        self.limit, self.active = limit, 0
+        self.lock = threading.Lock()
+
+    def try_enter(self) -> bool:
+        """Take a slot if one is free."""
+        with self.lock:
+            if self.active >= self.limit:
+                return False
+            self.active += 1
+            return True
+
+    def leave(self) -> None:
+        """Give a slot back."""
+        with self.lock:
+            self.active -= 1
+
+
+class ServeState:
+    """One server's shared objects; built by create_app and kept in app.extensions."""
+
+    def __init__(self, config):
+        self.config = config
+        self.predictor = config.get("PREDICTOR") or Predictor.load(config["MODEL"])
+        self.started = time.time()
+        self.requests = Gate(config["MAX_IN_FLIGHT"])
+        self.video_feeds = Gate(config["MAX_VIDEO_FEEDS"])
+        self.reload_lock = threading.Lock()
+        self.hub = CameraHub(self, max_clients=config["MAX_CLIENTS"],
+                             max_batch=config["MAX_BATCH"], max_pixels=config["MAX_IMAGE_PIXELS"],
+                             queue_size=config["FRAME_QUEUE"])
+
+    @property
+    def model_name(self) -> str:
+        """The registry name of the served model ("digits" in "digits@3")."""
+        return self.predictor.registry_name or self.predictor.model_id.partition("@")[0]
+
+    def maybe_reload(self, force: bool = False) -> bool:
+        """Swap in a newly promoted model (the predictor polls at most every ~2 s)."""
+        if not self.reload_lock.acquire(blocking=force):
+            return False
+        try:
+            before = self.predictor.model_id
+            changed = self.predictor.reload_if_changed(force=force)
+        except Exception:  # a broken new version must not take the served one down
+            logger.exception("reloading the model failed; still serving %s",
+                             self.predictor.model_id)
+            return False
+        finally:
+            self.reload_lock.release()
+        if changed:
+            logger.warning("model reloaded: %s -> %s", before, self.predictor.model_id)
+        return changed
+
+    @cached_property
+    def store(self):
+        """The sample store (data_dir()/samples.sqlite unless SAMPLES_PATH is set)."""
+        from digitlab.store import SampleStore
+
+        return SampleStore(self.config.get("SAMPLES_PATH"))
+
+    @cached_property
+    def registry(self):
+        """The model registry (models_dir())."""
+        from digitlab.registry import Registry
+
+        return Registry()
+
+    @cached_property
+    def jobs(self):
+        """The background job manager (runs_dir()/jobs), retraining on this server's samples."""
+        from digitlab.jobs import JobManager
+
+        return JobManager(store_path=self.config.get("SAMPLES_PATH"))
+
+    def close(self) -> None:
+        """Stop the camera worker."""
+        self.hub.stop()

@@ -1,0 +1,188 @@
+"""Fixtures and helpers for the serve tests: a tiny registry, apps, live servers, test cameras."""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import socket
+import time
+
+import cv2
+import numpy as np
+import pytest
+
+from serve.protocol import pack_message, read_message
+
+__all__ = ["serve_root", "serve_env", "private_registry", "predictor", "app", "client",
+           "live_server", "digits"]  # the fixtures; test modules star-import them
+
+TOKEN = "test-token"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
+
+@pytest.fixture(scope="session")
+def serve_root(small_trained_model, tmp_path_factory):
+    """data/ (MNIST linked in), models/ (the small model as digits@1) and runs/, made once."""
+    from digitlab.data import default_path
+    from digitlab.registry import Registry
+
+    root = tmp_path_factory.mktemp("serve")
+    for folder in ("data", "models", "runs"):
+        (root / folder).mkdir()
+    (root / "data" / "mnist.npz").symlink_to(default_path().resolve())
+    Registry(root / "models").save(small_trained_model.model, "digits", small_trained_model.card())
+    return root
+
+
+def point_env_at(monkeypatch, root) -> None:
+    """Make digitlab's data, models and runs folders those under root."""
+    for name in ("data", "models", "runs"):
+        monkeypatch.setenv(f"DIGITLAB_{name.upper()}_DIR", str(root / name))
+
+
+@pytest.fixture(scope="module")
+def serve_env(serve_root):
+    """The shared folders as digitlab's folders, for one test module."""
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        point_env_at(monkeypatch, serve_root)
+        yield serve_root
+
+
+@pytest.fixture
+def private_registry(serve_root, tmp_path, monkeypatch):
+    """A copy of the registry (and fresh runs/) for tests that add or promote versions."""
+    shutil.copytree(serve_root / "models", tmp_path / "models")
+    (tmp_path / "runs").mkdir()
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "mnist.npz").symlink_to((serve_root / "data" / "mnist.npz").resolve())
+    point_env_at(monkeypatch, tmp_path)
+    return tmp_path
+
+
+@pytest.fixture(scope="module")
+def predictor(serve_env):
+    """The registry's current model, loaded once per module."""
+    from digitlab.predict import Predictor
+
+    return Predictor.load("digits")
+
+
+def make_app(predictor, tmp_path, **overrides):
+    """A test app around the given predictor with its own sample database."""
+    from serve import create_app
+
+    config = {"TESTING": True, "PREDICTOR": predictor, "TOKEN": TOKEN,
+              "SAMPLES_PATH": str(tmp_path / "samples.sqlite")}
+    return create_app({**config, **overrides})
+
+
+@pytest.fixture
+def app(predictor, tmp_path):
+    """A fresh app (flaskr style)."""
+    app = make_app(predictor, tmp_path)
+    yield app
+    app.extensions["digitlab"].close()
+
+
+@pytest.fixture
+def client(app):
+    """Flask's test client for the app."""
+    return app.test_client()
+
+
+def start_server(app):
+    """Run an app under waitress plus the camera server on free 127.0.0.1 ports."""
+    from serve.server import ServeServer
+
+    app.config.update(HOST="127.0.0.1", HTTP_PORT=0, TCP_PORT=0)
+    return ServeServer(app).start()
+
+
+@contextlib.contextmanager
+def serving(predictor, tmp_path, **overrides):
+    """A live server for an app with config overrides (camera token, limits, ...)."""
+    app = make_app(predictor, tmp_path, **overrides)
+    server = start_server(app)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def live_server(app):
+    """The app served for real; stopped after the test."""
+    server = start_server(app)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def digits(mnist):
+    """A few MNIST test digits (uint8 28x28, ink bright) and their labels."""
+    (_, _), (x_test, y_test) = mnist
+    return x_test[:200], y_test[:200]
+
+
+def encode(image: np.ndarray, extension: str = ".png") -> bytes:
+    """Encode an image array as PNG or JPEG bytes."""
+    ok, data = cv2.imencode(extension, image)
+    assert ok
+    return data.tobytes()
+
+
+def photo_of(digit28: np.ndarray, size: int = 280) -> np.ndarray:
+    """A digit as dark ink on white paper at another size (what a phone photo looks like)."""
+    return 255 - cv2.resize(digit28, (size, size), interpolation=cv2.INTER_LINEAR)
+
+
+def scene(digit_images, height: int = 200, cell: int = 120) -> tuple[np.ndarray, list[int]]:
+    """Dark digits side by side on a light page (BGR), and the x centre of each digit."""
+    page = np.full((height, cell * (len(digit_images) + 1), 3), 235, np.uint8)
+    centres = []
+    for index, digit in enumerate(digit_images):
+        ink = cv2.resize(digit, (96, 96), interpolation=cv2.INTER_LINEAR)
+        x, y = cell // 2 + index * cell, (height - 96) // 2
+        region = page[y:y + 96, x:x + 96]
+        region[:] = np.minimum(region, (255 - ink)[..., None])
+        centres.append(x + 48)
+    return page, centres
+
+
+class CameraClient:
+    """A protocol v1 client for tests."""
+
+    def __init__(self, port: int, client_id: str = "cam-1", token: str | None = None,
+                 hello: bool = True, timeout: float = 20.0):
+        self.socket = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        self.welcome = None
+        if hello:
+            message = {"type": "hello", "protocol": 1, "client_id": client_id}
+            if token is not None:
+                message["token"] = token
+            self.socket.sendall(pack_message(message))
+            self.welcome = self.receive()
+
+    def send_frame(self, seq: int, image_bytes: bytes) -> None:
+        """Send one frame."""
+        self.socket.sendall(pack_message({"type": "frame", "seq": seq, "ts": time.time()},
+                                         image_bytes))
+
+    def receive(self) -> dict:
+        """The next message from the server."""
+        return read_message(self.socket)[0]
+
+    def close(self) -> None:
+        """Close the connection."""
+        self.socket.close()
+
+
+def wait_for(condition, timeout: float = 10.0, interval: float = 0.05):
+    """Poll until condition() is truthy; return its value or fail."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout} s")
