@@ -49,10 +49,11 @@ def keras_io_simple_convnet(mnist, epochs: int, seed: int) -> dict:
             "test_accuracy": float(model.evaluate(x_test, y_test, verbose=0)[1])}
 
 
-def digitlab_run(mnist, arch: str, epochs: int, batch_size: int, learning_rate: float, seed: int) -> dict:
+def digitlab_run(mnist, arch: str, epochs: int, batch_size: int, learning_rate: float, seed: int,
+                 augment: bool) -> dict:
     """One digitlab training run, timed end to end (pipeline, fit, evaluation)."""
     config = TrainConfig(arch=arch, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
-                         seed=seed, early_stopping_patience=None, verbose=0)
+                         augment=augment, seed=seed, early_stopping_patience=None, verbose=0)
     started = time.perf_counter()
     result = train(config, mnist=mnist)
     wall = time.perf_counter() - started
@@ -74,14 +75,18 @@ def main() -> None:
     parser.add_argument("--arch", default="fast")
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--epochs", type=int, default=2)
-    parser.add_argument("--batch-size", type=int, default=128)
-    parser.add_argument("--learning-rate", type=float, default=4e-3)
+    # the fast recipe: large batches (per-step cost dominates on two CPU cores), no augmentation
+    parser.add_argument("--batch-size", type=int, default=256)
+    parser.add_argument("--learning-rate", type=float, default=6e-3)
+    parser.add_argument("--augment", action="store_true", help="turn augmentation on")
     parser.add_argument("--keras-io-epochs", type=int, default=15, help="0 skips the comparison")
     arguments = parser.parse_args()
     mnist = load_mnist()
-    report = {"machine": {"cpus": os.cpu_count()}, "architectures": {}}
+    report = {"machine": {"cpus": os.cpu_count(), "load_average_at_start": os.getloadavg()[0]},
+              "settings": vars(arguments), "architectures": {}}
     runs = [digitlab_run(mnist, arguments.arch, arguments.epochs, arguments.batch_size,
-                         arguments.learning_rate, seed) for seed in range(arguments.seeds)]
+                         arguments.learning_rate, seed, arguments.augment)
+            for seed in range(arguments.seeds)]
     report["architectures"][arguments.arch] = summarise(runs)
     if arguments.keras_io_epochs:
         reference = summarise([keras_io_simple_convnet(mnist, arguments.keras_io_epochs, seed=0)])

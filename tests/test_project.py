@@ -13,7 +13,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def test_environment_yml_installs_the_project_and_nothing_else():
     text = (ROOT / "environment.yml").read_text()
-    package_lines = [line.strip()[2:] for line in text.splitlines() if line.strip().startswith("- ")]
+    dependencies = text.split("dependencies:", 1)[1]  # channels are not packages
+    package_lines = [line.strip()[2:] for line in dependencies.splitlines() if line.strip().startswith("- ")]
     assert "-e .[dev]" in package_lines, "environment.yml must install the project with pip -e .[dev]"
     extra = [name for name in package_lines if name not in ("-e .[dev]", "pip", "pip:")
              and not name.startswith("python=")]
