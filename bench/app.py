@@ -22,6 +22,8 @@ from pathlib import Path
 import numpy as np
 import psutil
 
+from digitlab.processes import free_port, stop_process
+
 ROOT = Path(__file__).resolve().parent.parent
 COMMITTED_MODEL = ROOT / "models" / "digits" / "1"
 CHROMIUM = "/usr/bin/chromium"
@@ -72,13 +74,6 @@ def prepare_registry(models: Path) -> str:
                                early_stopping_patience=None, test_subset=2000, verbose=0))
     Registry(models).save(result.model, "digits", result.card())
     return "tiny stand-in (fast, 1 epoch)"
-
-
-def free_port() -> int:
-    """A free TCP port on 127.0.0.1."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def wait_for(condition, timeout: float, what: str) -> None:
@@ -214,11 +209,7 @@ def main(argv: list[str] | None = None) -> int:
             "load_average_1m": round(os.getloadavg()[0], 2)})
         print(json.dumps(report, indent=2))
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        stop_process(server)
         shutil.rmtree(work, ignore_errors=True)
     return 0
 

@@ -28,6 +28,7 @@ sys.path.insert(0, str(ROOT))
 RESULTS = ROOT / "bench" / "results" / "serve.json"
 
 from digitlab.data import load_mnist  # noqa: E402
+from digitlab.processes import free_port, stop_process  # noqa: E402
 from digitlab.synthetic import canvas_from_mnist, paper_frame  # noqa: E402
 from serve.protocol import pack_message, read_message  # noqa: E402
 
@@ -52,13 +53,6 @@ def reference_server(port: int, model_file: str) -> None:
         return {"status": "ok"}
 
     app.run(host="127.0.0.1", port=port, threaded=True)
-
-
-def free_port() -> int:
-    """A free TCP port on 127.0.0.1."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def wait_healthy(port: int, process: subprocess.Popen, timeout: float = 180.0) -> None:
@@ -260,8 +254,7 @@ def main(argv=None) -> int:
                 report["cameras"] = run_cameras(tcp_port, frames, arguments.cameras, arguments.fps,
                                                 arguments.camera_seconds)
         finally:
-            process.terminate()
-            process.wait(timeout=30)
+            stop_process(process, timeout=30)
     ours, theirs = report["predict"]["digitlab"], report["predict"]["reference"]
     report["predict"]["throughput_ratio"] = round(ours["requests_per_s"]
                                                   / max(theirs["requests_per_s"], 1e-9), 2)

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from app_fixtures import ROOT, SHAPES, registry_with_model
 
+from digitlab.processes import free_port, stop_process
 from digitlab.store import SampleStore
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -25,13 +26,6 @@ pytestmark = [
                        reason="Debian chromium is not installed at /usr/bin/chromium "
                               "(make browser installs it)"),
 ]
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def wait_for_server(port: int, process: subprocess.Popen, timeout: float = 90.0) -> None:
@@ -71,11 +65,7 @@ def voila_app(tmp_path_factory, request):
         wait_for_server(port, process)
         yield {"url": url, "store": data / "samples.sqlite", "log": root / "voila.log"}
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop_process(process)
         log.close()
 
 
