@@ -16,7 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from digitlab.preprocess import EmptyImageError, find_digits, to_mnist
+from digitlab.frames import find_digits
+from digitlab.preprocess import EmptyImageError, to_mnist
 
 DEFAULT_MODEL = "digits"
 DEFAULT_UNCERTAIN_THRESHOLD = 0.7  # used when a model card carries no calibrated threshold

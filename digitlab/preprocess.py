@@ -2,116 +2,21 @@
 
 `to_mnist` does what MNIST did to NIST digits (crop to the ink, fit the long side to 20 px, paste
 into 28x28 with the centre of mass at the centre) after making the ink bright on black whatever
-the polarity, alpha channel, noise or lighting. `find_digits` reads camera frames and photos.
+the polarity, alpha channel, noise or lighting. Decoding uploads lives in `digitlab.imagefile`
+and `find_digits` (camera frames and photos) in `digitlab.frames`; both are re-exported here.
 """
 
 from __future__ import annotations
 
-import struct
-from dataclasses import dataclass
-
 import cv2
 import numpy as np
+
+from digitlab.imagefile import InvalidImageError, decode_image, header_size  # noqa: F401 (re-exported)
 
 
 class EmptyImageError(ValueError):
     """Raised when an image holds no digit: blank, uniform, too faint or only specks."""
 
-
-class InvalidImageError(ValueError):
-    """Raised when bytes or an array cannot be read as an image."""
-
-
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-JPEG_FRAME_MARKERS = set(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
-
-
-def png_size(data: bytes) -> tuple[int, int]:
-    """Width and height from a PNG's IHDR chunk."""
-    if len(data) < 24 or data[12:16] != b"IHDR":
-        raise InvalidImageError("corrupt PNG: the IHDR header is missing")
-    return struct.unpack(">II", data[16:24])
-
-
-def jpeg_size(data: bytes) -> tuple[int, int]:
-    """Width and height from a JPEG's first start-of-frame segment."""
-    index = 2
-    while index + 9 < len(data):
-        if data[index] != 0xFF:
-            raise InvalidImageError("corrupt JPEG: expected a segment marker")
-        marker = data[index + 1]
-        if marker == 0xFF or marker == 0x01 or 0xD0 <= marker <= 0xD8:
-            index += 1 if marker == 0xFF else 2
-            continue
-        if marker in JPEG_FRAME_MARKERS:
-            height, width = struct.unpack(">HH", data[index + 5:index + 9])
-            return width, height
-        if marker == 0xDA:
-            break
-        index += 2 + struct.unpack(">H", data[index + 2:index + 4])[0]
-    raise InvalidImageError("corrupt JPEG: no frame header with the image size")
-
-
-def bmp_size(data: bytes) -> tuple[int, int]:
-    """Width and height from a BMP's DIB header."""
-    if len(data) < 26:
-        raise InvalidImageError("corrupt BMP: the header is truncated")
-    if struct.unpack("<I", data[14:18])[0] == 12:
-        return struct.unpack("<HH", data[18:22])
-    width, height = struct.unpack("<ii", data[18:26])
-    return abs(width), abs(height)
-
-
-def webp_size(data: bytes) -> tuple[int, int]:
-    """Width and height from a WebP's VP8, VP8L or VP8X chunk."""
-    chunk, body = data[12:16], data[20:30]
-    if chunk == b"VP8 " and len(body) >= 10 and body[3:6] == b"\x9d\x01\x2a":
-        width, height = struct.unpack("<HH", body[6:10])
-        return width & 0x3FFF, height & 0x3FFF
-    if chunk == b"VP8L" and len(body) >= 5 and body[0] == 0x2F:
-        bits = int.from_bytes(body[1:5], "little")
-        return (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1
-    if chunk == b"VP8X" and len(body) >= 10:
-        return int.from_bytes(body[4:7], "little") + 1, int.from_bytes(body[7:10], "little") + 1
-    raise InvalidImageError("corrupt WebP: no VP8, VP8L or VP8X header")
-
-
-def header_size(data: bytes) -> tuple[str, int, int]:
-    """Return (format, width, height) read from the header, before any decoding."""
-    if data.startswith(PNG_SIGNATURE):
-        return ("PNG", *png_size(data))
-    if data.startswith(b"\xff\xd8\xff"):
-        return ("JPEG", *jpeg_size(data))
-    if data.startswith(b"BM"):
-        return ("BMP", *bmp_size(data))
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return ("WebP", *webp_size(data))
-    raise InvalidImageError("not an image: expected PNG, JPEG, BMP or WebP bytes")
-
-
-def decode_image(data: bytes, max_pixels: int = 40_000_000) -> np.ndarray:
-    """Decode PNG/JPEG/BMP/WebP bytes to uint8 gray, BGR or BGRA, checking the size first."""
-    if not data:
-        raise InvalidImageError("empty upload: no image bytes were received")
-    data = bytes(data)
-    name, width, height = header_size(data)
-    if width == 0 or height == 0:
-        raise InvalidImageError(f"{name} header says {width}x{height}: an image needs pixels")
-    if width * height > max_pixels:
-        raise InvalidImageError(f"{name} is {width}x{height} = {width * height:,} pixels, over the "
-                                f"limit of {max_pixels:,}: send a smaller image")
-    # JPEG: honour the EXIF orientation of phone photos (IMREAD_UNCHANGED ignores it).
-    flags = cv2.IMREAD_ANYCOLOR | cv2.IMREAD_ANYDEPTH if name == "JPEG" else cv2.IMREAD_UNCHANGED
-    image = cv2.imdecode(np.frombuffer(data, np.uint8), flags)
-    if image is None or image.size == 0:
-        raise InvalidImageError(f"could not decode the {name} data: truncated or corrupt file?")
-    if image.shape[0] * image.shape[1] > max_pixels:
-        raise InvalidImageError(f"decoded {name} has more than {max_pixels:,} pixels")
-    if image.dtype == np.uint16:
-        image = cv2.convertScaleAbs(image, alpha=1.0 / 257.0)
-    elif image.dtype != np.uint8:
-        image = cv2.convertScaleAbs(np.clip(image, 0.0, 1.0), alpha=255.0)
-    return image[:, :, 0] if image.ndim == 3 and image.shape[2] == 1 else image
 
 
 def unit_float(array: np.ndarray) -> np.ndarray:
@@ -353,186 +258,10 @@ def to_mnist(image) -> np.ndarray:
     return mnist_from_ink(ink_map(gray))
 
 
-@dataclass
-class DigitBox:
-    """One digit found in a frame: its ink box in frame pixels and its 28x28 MNIST image."""
+def __getattr__(name: str):
+    """Keep `from digitlab.preprocess import find_digits, DigitBox` working (they live in frames)."""
+    if name in ("find_digits", "DigitBox"):
+        from digitlab import frames
 
-    x: int
-    y: int
-    w: int
-    h: int
-    image: np.ndarray
-
-    @property
-    def box(self) -> tuple[int, int, int, int]:
-        """The box as (x, y, w, h)."""
-        return self.x, self.y, self.w, self.h
-
-
-MAX_FRAME_SIDE = 480  # frames are read at this size: 26 % faster on 640x480, same readings
-MAX_PARTS = 300
-PART_OVERLAP = 0.5  # pieces of one digit overlap horizontally by half the narrower one
-MERGED_HEIGHT = 1.9  # ... and stack to less than two digits high
-PIECE_GAP = 0.25  # pieces of one digit are at most a quarter of its height apart
-DIGIT_ASPECT = 0.75
-VALLEY_SHARE = 0.5
-FORCED_SPLIT = 1.6
-CUT_RANGE = 0.35  # cuts are searched this share of a digit's width either side of even spacing
-CUT_PULL = 0.5
-INK_SHARE = 0.35  # frame threshold, as a share of the ink level of the darkest digits
-
-
-def touching_edge(stats: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    """Which components touch the frame's edge (paper edges, table, borders)."""
-    right, bottom = stats[:, 0] + stats[:, 2], stats[:, 1] + stats[:, 3]
-    return (stats[:, 0] == 0) | (stats[:, 1] == 0) | (right == shape[1]) | (bottom == shape[0])
-
-
-def frame_mask(ink: np.ndarray) -> np.ndarray | None:
-    """Threshold a frame's ink map at a share of its ink level, above the noise; None if blank."""
-    ink8 = to_uint8(ink)
-    noise = noise_level(np.ascontiguousarray(ink8[::2, ::2]))
-    floor = max(MIN_THRESHOLD, quantile_level(histogram(ink8), 0.5) + NOISE_MARGIN * noise)
-    count, labels, stats, _ = cv2.connectedComponentsWithStats((ink8 > 255 * floor).astype(np.uint8))
-    inside = ~touching_edge(stats, ink.shape) & (stats[:, cv2.CC_STAT_AREA] >= 4)
-    inside[0] = False
-    if not inside.any():
-        return None
-    candidates = inside[labels].astype(np.uint8)
-    level = quantile_level(histogram(ink8, candidates), 0.95)
-    if level < MIN_CONTRAST:
-        return None
-    return (ink8 > 255 * max(floor, INK_SHARE * level)).astype(np.uint8)
-
-
-def belong_together(a: list, b: list) -> bool:
-    """Whether two pieces [x0, y0, x1, y1, ...] are one digit: stacked, or a small piece beside."""
-    width_a, width_b, height_a, height_b = a[2] - a[0], b[2] - b[0], a[3] - a[1], b[3] - b[1]
-    tallest = max(height_a, height_b)
-    gap_x = max(a[0], b[0]) - min(a[2], b[2])  # negative when they overlap
-    gap_y = max(a[1], b[1]) - min(a[3], b[3])
-    if gap_y > PIECE_GAP * tallest or max(a[3], b[3]) - min(a[1], b[1]) > MERGED_HEIGHT * tallest:
-        return False
-    stacked = -gap_x >= PART_OVERLAP * min(width_a, width_b)
-    return stacked or (gap_x <= PIECE_GAP * 0.4 * tallest and min(height_a, height_b) < 0.5 * tallest)
-
-
-def merge_parts(parts: list[list]) -> list[list]:
-    """Join pieces [x0, y0, x1, y1, labels] of one digit (a broken stroke, a detached bar)."""
-    merged = True
-    while merged:
-        merged = False
-        for first in range(len(parts)):
-            for second in range(first + 1, len(parts)):
-                a, b = parts[first], parts[second]
-                if belong_together(a, b):
-                    parts[first] = [min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]),
-                                    max(a[3], b[3]), a[4] + b[4]]
-                    del parts[second]
-                    merged = True
-                    break
-            if merged:
-                break
-    return parts
-
-
-def split_columns(mask: np.ndarray, split_aspect: float) -> list[tuple[int, int]]:
-    """Column ranges of the digits in a box: cuts at projection minima when it is too wide."""
-    height, width = mask.shape
-    if width <= split_aspect * height:
-        return [(0, width)]
-    count = max(2, round(width / (DIGIT_ASPECT * height)))
-    profile = np.convolve(mask.sum(axis=0, dtype=np.float64), np.ones(3) / 3, mode="same")
-    typical = float(np.median(profile))
-    cuts, step = [0], width / count
-    for index in range(1, count):
-        ideal = index * step
-        window = np.arange(max(cuts[-1] + 1, int(ideal - CUT_RANGE * step)),
-                           min(width - 1, int(ideal + CUT_RANGE * step) + 1))
-        if window.size:
-            cost = profile[window] + CUT_PULL * typical * np.abs(window - ideal) / step
-            cut = int(window[np.argmin(cost)])
-            # Cut at a narrow joint; cut anyway when the box is far too wide for one digit.
-            if profile[cut] <= VALLEY_SHARE * typical or width > FORCED_SPLIT * height:
-                cuts.append(cut)
-    return list(zip(cuts, cuts[1:] + [width], strict=True))
-
-
-def reading_order(boxes: list[tuple]) -> list[tuple]:
-    """Sort boxes (x, y, w, h, ...) into lines top to bottom, each left to right."""
-    lines: list[list[tuple]] = []
-    for box in sorted(boxes, key=lambda item: item[1] + item[3] / 2):
-        for line in lines:
-            top, bottom = min(b[1] for b in line), max(b[1] + b[3] for b in line)
-            if min(bottom, box[1] + box[3]) - max(top, box[1]) >= 0.5 * min(box[3], bottom - top):
-                line.append(box)
-                break
-        else:
-            lines.append([box])
-    return [box for line in lines for box in sorted(line, key=lambda item: item[0])]
-
-
-def find_digits(frame, min_height_fraction: float = 0.03, max_height_fraction: float = 0.9,
-                split_aspect: float = 1.3) -> list[DigitBox]:
-    """Digits in a camera frame or photo, in reading order, each with its box and MNIST image."""
-    try:
-        gray = as_gray(frame)
-    except EmptyImageError:
-        return []
-    factor = min(1.0, MAX_FRAME_SIDE / max(gray.shape))
-    if factor < 1.0:
-        gray = cv2.resize(gray, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
-    ink = ink_map(gray, whole_frame=True)
-    mask = frame_mask(ink)
-    if mask is None:
-        return []
-    frame_height, frame_width = mask.shape
-    min_height = max(MIN_DIGIT_PIXELS * 2, min_height_fraction * frame_height)
-    _, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
-    edge = touching_edge(stats, mask.shape)
-    parts = []
-    for label in np.argsort(-stats[1:, cv2.CC_STAT_AREA])[:MAX_PARTS] + 1:
-        x, y, width, height, area = (int(value) for value in stats[label])
-        if not edge[label] and area >= max(4, (0.15 * min_height) ** 2):
-            parts.append([x, y, x + width, y + height, [label]])
-    found = []
-    for x0, y0, x1, y1, members in merge_parts(parts):
-        height = y1 - y0
-        if not min_height <= height <= max_height_fraction * frame_height:
-            continue
-        member = np.isin(labels[y0:y1, x0:x1], members).astype(np.uint8)
-        if member.mean() < MIN_DENSITY:
-            continue
-        for start, stop in split_columns(member, split_aspect):
-            part = np.zeros_like(member)
-            part[:, start:stop] = member[:, start:stop]
-            x, y, width, height = cv2.boundingRect(part)
-            if height >= 0.5 * min_height:  # cut columns, or None where the group ends
-                cuts = (x0 + start if start > 0 else None, x0 + stop if stop < x1 - x0 else None)
-                found.append((x0 + x, y0 + y, width, height, members, cuts))
-    digits = []
-    for x, y, width, height, members, cuts in reading_order(found):
-        try:
-            image = digit_image(ink, labels, members, (x, y, width, height), cuts)
-        except EmptyImageError:
-            continue
-        box = [round(value / factor) for value in (x, y, width, height)]
-        digits.append(DigitBox(*box, image=image))
-    return digits
-
-
-def digit_image(ink, labels, members, box, cuts) -> np.ndarray:
-    """to_mnist of one digit's own ink (its components, between its cut columns) on black."""
-    x, y, width, height = box
-    pad = max(2, height // 5)
-    top, left = max(0, y - pad), max(0, x - pad)
-    bottom, right = min(ink.shape[0], y + height + pad), min(ink.shape[1], x + width + pad)
-    member = np.isin(labels[top:bottom, left:right], members).astype(np.uint8)
-    radius = max(1, height // 25)
-    member = cv2.dilate(member, np.ones((2 * radius + 1, 2 * radius + 1), np.uint8))
-    if cuts[0] is not None:
-        member[:, :max(0, cuts[0] - left)] = 0
-    if cuts[1] is not None:
-        member[:, max(0, cuts[1] - left):] = 0
-    crop = np.where(member > 0, ink[top:bottom, left:right], np.float32(0.0))
-    return to_mnist(cv2.copyMakeBorder(crop, 2, 2, 2, 2, cv2.BORDER_CONSTANT, value=0.0))
+        return getattr(frames, name)
+    raise AttributeError(f"module 'digitlab.preprocess' has no attribute {name!r}")
