@@ -12,7 +12,6 @@ import json
 import math
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -22,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import psutil
 
-from digitlab.processes import free_port, stop_process
+from digitlab.processes import free_port, port_listening, stop_process, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 COMMITTED_MODEL = ROOT / "models" / "digits" / "1"
@@ -74,24 +73,6 @@ def prepare_registry(models: Path) -> str:
                                early_stopping_patience=None, test_subset=2000, verbose=0))
     Registry(models).save(result.model, "digits", result.card())
     return "tiny stand-in (fast, 1 epoch)"
-
-
-def wait_for(condition, timeout: float, what: str) -> None:
-    """Poll until condition() is true."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out waiting for {what}")
-        time.sleep(0.1)
-
-
-def listening(port: int) -> bool:
-    """True when the server accepts connections (a GET of the page would use up a kernel)."""
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=2):
-            return True
-    except OSError:
-        return False
 
 
 def kernels(server: psutil.Process) -> list[psutil.Process]:
@@ -172,11 +153,11 @@ def main(argv: list[str] | None = None) -> int:
                                   env=environment, stdout=log, stderr=subprocess.STDOUT,
                                   cwd=ROOT, start_new_session=True)
     try:
-        wait_for(lambda: listening(port), 120, "voila to listen")
+        wait_until(lambda: port_listening(port), 120, "voila to listen")
         server_up = (time.perf_counter() - started) * 1000
         filled = (lambda count: pool_filled(log_path, count)) if arguments.preheat else (
             lambda count: True)
-        wait_for(lambda: filled(1), 120, "the preheated kernel")
+        wait_until(lambda: filled(1), 120, "the preheated kernel")
         pool_ready = (time.perf_counter() - started) * 1000
         report = {"model": model, "preheat": arguments.preheat, "server_up_ms": round(server_up),
                   "preheated_kernel_ready_ms": round(pool_ready) if arguments.preheat else None}
@@ -184,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             visible, live, page = [], [], None
             for load in range(arguments.loads):
-                wait_for(lambda load=load: filled(load + 1), 120, "a refilled pool")
+                wait_until(lambda load=load: filled(load + 1), 120, "a refilled pool")
                 if page is not None:
                     page.close()
                 page, shown, ready = load_page(browser, url)
@@ -193,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
             latencies = [stroke_latency(page, SHAPES[index % len(SHAPES)],
                                         arguments.pace_ms / 1000)
                          for index in range(arguments.strokes)]
-            wait_for(lambda: filled(arguments.loads + 1), 120, "the last refill")
+            wait_until(lambda: filled(arguments.loads + 1), 120, "the last refill")
             process = psutil.Process(server.pid)
             rss = {kernel.pid: kernel.memory_info().rss for kernel in kernels(process)}
             tensorflow = any(tensorflow_mapped(kernel) for kernel in kernels(process))

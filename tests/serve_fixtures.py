@@ -11,6 +11,7 @@ import cv2
 import numpy as np
 import pytest
 
+from digitlab.processes import wait_until
 from serve.protocol import pack_message, read_message
 
 __all__ = ["serve_root", "serve_env", "private_registry", "predictor", "app", "client",
@@ -179,10 +180,4 @@ class CameraClient:
 
 def wait_for(condition, timeout: float = 10.0, interval: float = 0.05):
     """Poll until condition() is truthy; return its value or fail."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"condition not met within {timeout} s")
+    return wait_until(condition, timeout, interval=interval)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -12,7 +11,7 @@ from pathlib import Path
 import pytest
 from app_fixtures import ROOT, SHAPES, registry_with_model
 
-from digitlab.processes import free_port, stop_process
+from digitlab.processes import free_port, port_listening, stop_process, wait_until
 from digitlab.store import SampleStore
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -30,16 +29,12 @@ pytestmark = [
 
 def wait_for_server(port: int, process: subprocess.Popen, timeout: float = 90.0) -> None:
     """Wait until the server listens (a GET of the page would use up the preheated kernel)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def listening_or_exited():
         if process.poll() is not None:
             raise RuntimeError(f"voila exited with {process.returncode}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=2):
-                return
-        except OSError:
-            time.sleep(0.3)
-    raise TimeoutError(f"voila did not listen on port {port} within {timeout} s")
+        return port_listening(port)
+
+    wait_until(listening_or_exited, timeout, f"voila to listen on port {port}", interval=0.3)
 
 
 @pytest.fixture(scope="module")
@@ -128,15 +123,6 @@ def shown_digit(page) -> str:
     """Wait for an answer and return the digit the page shows."""
     result = page.wait_for_selector('.dl-result:not([data-state="waiting"])', timeout=15_000)
     return result.get_attribute("data-digit")
-
-
-def wait_until(condition, timeout: float = 10.0) -> None:
-    """Poll a condition (a store change made by the kernel)."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.1)
 
 
 @pytest.mark.parametrize("digit", [1, 7, 0])
