@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -136,8 +135,9 @@ class KerasBackend:
         )
 
     def __call__(self, batch: np.ndarray) -> np.ndarray:
-        """Probabilities (N, 10) for a float32 batch (N, 28, 28, 1)."""
-        return self.function(batch).numpy()
+        """Probabilities (N, 10) for a float32 batch (N, 28, 28, 1), run 256 at a time."""
+        return np.concatenate([self.function(batch[start:start + 256]).numpy()
+                               for start in range(0, len(batch), 256)])
 
 
 def resolve_model(spec: str | Path) -> tuple[Path, str, str | None]:
@@ -287,8 +287,3 @@ class Predictor:
 def read_digits(frame: np.ndarray, predictor: Predictor | None = None) -> Reading:
     """Read every digit in a frame with the given (or the default) predictor."""
     return (predictor or Predictor.load()).read(frame)
-
-
-def predict_images(images: Sequence, spec: str | Path = DEFAULT_MODEL) -> list[Prediction]:
-    """One-off convenience: load the model and predict."""
-    return Predictor.load(spec).predict(images)
