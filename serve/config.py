@@ -21,7 +21,7 @@ DEFAULTS: dict[str, object] = {
     "MAX_IN_FLIGHT": 8,  # concurrent model requests before 503 + Retry-After
     "MAX_VIDEO_FEEDS": 4,
     "MAX_INSTANCES": 256,
-    "THREADS": 16,  # waitress worker threads
+    "THREADS": 0,  # waitress workers for short requests; 0: one per CPU core (live feeds add one each)
     "MAX_CLIENTS": 16,
     "FRAME_QUEUE": 2,
     "MAX_FRAME_BYTES": 4 * MIB,
@@ -69,7 +69,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--model", help="registry name, name@version or a model path")
     parser.add_argument("--token", help="bearer token for upload, retrain and promote")
     parser.add_argument("--camera-token", help="token that camera clients must send in hello")
-    parser.add_argument("--threads", type=int, help="HTTP worker threads (default 16)")
+    parser.add_argument("--threads", type=int, help="HTTP worker threads (default: one per CPU core, "
+                        "plus one per live video feed)")
     parser.add_argument("--max-clients", type=int, help="most cameras at once (default 16)")
     parser.add_argument("--idle-timeout", type=float, help="seconds before a silent camera "
                         "is dropped (default 30)")

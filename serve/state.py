@@ -16,11 +16,12 @@ logger = logging.getLogger(__name__)
 class Gate:
     """A counter of work in progress with a ceiling (a non-blocking semaphore you can read)."""
 
-    def __init__(self, limit: int):
+    def __init__(self, limit: int, on_change=None):
         if limit < 1:
             raise ValueError(f"a limit must be at least 1, got {limit}")
         self.limit, self.active = limit, 0
         self.lock = threading.Lock()
+        self.on_change = on_change  # called with the new count after every enter and leave
 
     def try_enter(self) -> bool:
         """Take a slot if one is free."""
@@ -28,12 +29,18 @@ class Gate:
             if self.active >= self.limit:
                 return False
             self.active += 1
-            return True
+            active = self.active
+        if self.on_change is not None:
+            self.on_change(active)
+        return True
 
     def leave(self) -> None:
         """Give a slot back."""
         with self.lock:
             self.active -= 1
+            active = self.active
+        if self.on_change is not None:
+            self.on_change(active)
 
 
 class ServeState:

@@ -212,3 +212,31 @@ def test_legacy_buffer_is_bounded(live_server):
             closed_by_server = True
     assert closed_by_server
     wait_for(lambda: live_server.state.hub.stats() == [])
+
+
+def open_live_view(port: int, client_id: str) -> socket.socket:
+    """Start watching a camera's MJPEG feed; return once its first bytes arrived."""
+    viewer = socket.create_connection(("127.0.0.1", port), timeout=10)
+    viewer.sendall(f"GET /video_feed/{client_id} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+    assert viewer.recv(4096).startswith(b"HTTP/1.1 200")
+    return viewer
+
+
+def test_live_views_get_their_own_workers_and_the_api_keeps_answering(predictor, tmp_path, digits):
+    with serving(predictor, tmp_path, THREADS=1, MAX_VIDEO_FEEDS=3) as server:
+        dispatcher = server.http.task_dispatcher
+        camera = CameraClient(server.tcp_port, "cam-1")
+        camera.send_frame(0, gray_jpeg(digits[0][0]))
+        camera.receive()
+        viewers = [open_live_view(server.http_port, "cam-1") for _ in range(3)]
+        wait_for(lambda: len(dispatcher.threads) - dispatcher.stop_count == 4)
+        # three feeds hold three workers; the fourth still serves requests at once
+        connection = socket.create_connection(("127.0.0.1", server.http_port), timeout=5)
+        connection.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        assert connection.recv(4096).startswith(b"HTTP/1.1 200")
+        connection.close()
+        for viewer in viewers:
+            viewer.close()
+        wait_for(lambda: server.state.video_feeds.active == 0, timeout=15)
+        wait_for(lambda: len(dispatcher.threads) == 1, timeout=15)
+        camera.close()
