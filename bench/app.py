@@ -25,6 +25,7 @@ from digitlab.processes import free_port, port_listening, stop_process, wait_unt
 
 ROOT = Path(__file__).resolve().parent.parent
 COMMITTED_MODEL = ROOT / "models" / "digits" / "1"
+RESULTS = ROOT / "bench" / "results" / "app.json"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--no-first-run"]
@@ -189,6 +190,8 @@ def main(argv: list[str] | None = None) -> int:
             "kernel_has_tensorflow": tensorflow, "cpu_count": os.cpu_count(),
             "load_average_1m": round(os.getloadavg()[0], 2)})
         print(json.dumps(report, indent=2))
+        RESULTS.parent.mkdir(parents=True, exist_ok=True)
+        RESULTS.write_text(json.dumps(report, indent=2) + "\n")
     finally:
         stop_process(server)
         shutil.rmtree(work, ignore_errors=True)

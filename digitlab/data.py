@@ -203,6 +203,16 @@ def load_mnist(path: Path | None = None, **fetch_options) -> MnistArrays:
     return read_npz(fetch_mnist(path, **fetch_options))
 
 
+def validation_split_indices(count: int, seed: int, validation_split: float,
+                             subset: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(train, validation) indices: the seeded shuffle training uses, so a card can rebuild it."""
+    order = np.random.default_rng(seed).permutation(count)
+    if subset is not None:
+        order = order[:subset]
+    validation_count = int(len(order) * validation_split)
+    return order[validation_count:], order[:validation_count]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Command line: `python -m digitlab.data fetch [--path P]`."""
     import argparse

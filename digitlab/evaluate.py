@@ -135,8 +135,13 @@ def mean_and_std(values) -> tuple[float, float]:
     return float(values.mean()), float(values.std(ddof=1)) if len(values) > 1 else 0.0
 
 
-def save_evaluation(model, folder: str | Path, history: dict | None = None, mnist=None) -> dict:
-    """Evaluate on MNIST test, save the plots as PNGs next to the model and merge into card.json."""
+def save_evaluation(model, folder: str | Path, history: dict | None = None, mnist=None,
+                    calibration_set: tuple[np.ndarray, np.ndarray] | None = None) -> dict:
+    """Evaluate on MNIST test, save the plots as PNGs next to the model and merge into card.json.
+
+    The "uncertain" threshold is tuned on `calibration_set` (the validation split) when given,
+    so the test set stays a pure measurement; without one it falls back to MNIST test.
+    """
     from digitlab import plots
     from digitlab.data import load_mnist
 
@@ -159,11 +164,30 @@ def save_evaluation(model, folder: str | Path, history: dict | None = None, mnis
     card = json.loads(card_path.read_text()) if card_path.exists() else {}
     card.setdefault("metrics", {}).update({
         "mnist_test_accuracy": summary["accuracy"], "mnist_test_ece": summary["ece"]})
+    if calibration_set is not None and len(calibration_set[1]) > 0:
+        calibration = evaluate(model, *calibration_set)
+        summary["uncertain_threshold"] = calibration.uncertain_threshold()
+        measured_on = f"validation split ({len(calibration.labels)} images)"
+    else:
+        measured_on = "MNIST test"
     card["calibration"] = {"uncertain_threshold": summary["uncertain_threshold"],
-                           "measured_on": "MNIST test"}
+                           "measured_on": measured_on}
     card["per_class"] = summary["per_class"]
     card_path.write_text(json.dumps(card, indent=2, default=str) + "\n")
     return summary
+
+
+def card_validation_set(card: dict, mnist=None) -> tuple[np.ndarray, np.ndarray] | None:
+    """The validation split a model was trained with, rebuilt from its card (None if unknown)."""
+    from digitlab.data import load_mnist, validation_split_indices
+
+    config = card.get("config", {})
+    if not config.get("validation_split"):
+        return None
+    (x_train, y_train), _ = mnist if mnist is not None else load_mnist()
+    _, validation = validation_split_indices(len(x_train), config.get("seed", 0),
+                                             config["validation_split"], config.get("train_subset"))
+    return x_train[validation], y_train[validation]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -181,9 +205,10 @@ def main(argv: list[str] | None = None) -> int:
     model = keras.saving.load_model(folder / "model.keras", compile=False)
     out = arguments.out or folder
     out.mkdir(parents=True, exist_ok=True)
-    if arguments.out is not None and (folder / "card.json").exists():
+    card = json.loads((folder / "card.json").read_text()) if (folder / "card.json").exists() else {}
+    if arguments.out is not None and card:
         (out / "card.json").write_text((folder / "card.json").read_text())
-    summary = save_evaluation(model, out)
+    summary = save_evaluation(model, out, calibration_set=card_validation_set(card))
     print(json.dumps({"model": model_id, "accuracy": summary["accuracy"], "ece": summary["ece"],
                       "uncertain_threshold": summary["uncertain_threshold"], "plots": str(out)}, indent=2))
     return 0

@@ -7,8 +7,10 @@ set, never at the test set; the test accuracy is measured once, at the end, for 
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import os
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -23,7 +25,7 @@ import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from digitlab.augment import AugmentConfig, augment_batch  # noqa: E402
-from digitlab.data import MnistArrays, content_checksum, load_mnist  # noqa: E402
+from digitlab.data import MnistArrays, content_checksum, load_mnist, validation_split_indices  # noqa: E402
 from digitlab.models import build_model  # noqa: E402
 
 
@@ -139,11 +141,8 @@ class ProgressCallback(keras.callbacks.Callback):
 def split_training_data(config: TrainConfig, mnist: MnistArrays):
     """Shuffle with the seed, take the subset, carve the validation split, add user samples."""
     (x_train, y_train), _ = mnist
-    order = np.random.default_rng(config.seed).permutation(len(x_train))
-    if config.train_subset is not None:
-        order = order[: config.train_subset]
-    validation_count = int(len(order) * config.validation_split)
-    validation_index, train_index = order[:validation_count], order[validation_count:]
+    train_index, validation_index = validation_split_indices(
+        len(x_train), config.seed, config.validation_split, config.train_subset)
     x_fit, y_fit = x_train[train_index], y_train[train_index]
     if config.extra_x is not None:
         extra_x = np.asarray(config.extra_x)
@@ -271,22 +270,23 @@ def main(argv: list[str] | None = None) -> int:
 
 def register(result: TrainResult, name: str, out: Path | None = None, promote: bool = False) -> str:
     """Evaluate, plot and save a run: into the registry (atomically) or into a plain folder."""
-    import json
-    import tempfile
-
     from digitlab.evaluate import save_evaluation
     from digitlab.export import save_model_folder
 
+    mnist = load_mnist()
+    _, validation = split_training_data(result.config, mnist)  # the same split training held out
     if out is not None:
         save_model_folder(result.model, out, result.card())
-        save_evaluation(result.model, out, history=result.history)
+        save_evaluation(result.model, out, history=result.history, mnist=mnist,
+                        calibration_set=validation)
         return f"saved to {out}"
     from digitlab.registry import Registry
 
     with tempfile.TemporaryDirectory(prefix="digitlab-train-") as temp:
         card_path = Path(temp) / "card.json"
         card_path.write_text(json.dumps(result.card(), default=str))
-        save_evaluation(result.model, temp, history=result.history)  # plots + calibration
+        save_evaluation(result.model, temp, history=result.history, mnist=mnist,
+                        calibration_set=validation)  # plots + calibration
         registry = Registry()
         files = {path.name: path for path in Path(temp).glob("*.png")}
         version = registry.save(result.model, name, json.loads(card_path.read_text()), files=files)

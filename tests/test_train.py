@@ -92,3 +92,22 @@ def test_progress_is_reported_per_epoch(mnist):
     train(config, mnist=mnist, progress=lambda fraction, message: reports.append((fraction, message)))
     assert [fraction for fraction, _ in reports] == [0.5, 1.0]
     assert reports[-1][1].startswith("epoch 2/2")
+
+
+def test_register_calibrates_on_the_validation_split_and_the_card_can_rebuild_it(
+        small_trained_model, mnist, tmp_path):
+    import json
+
+    from digitlab.evaluate import card_validation_set, evaluate
+    from digitlab.train import register
+
+    register(small_trained_model, "digits", out=tmp_path)
+    card = json.loads((tmp_path / "card.json").read_text())
+    assert card["calibration"]["measured_on"] == "validation split (800 images)"
+    assert {"confusion_matrix.png", "reliability.png"} <= {p.name for p in tmp_path.glob("*.png")}
+    # the card alone gives back the very images training held out, so the test set stays unused
+    _, (x_val, y_val) = split_training_data(small_trained_model.config, mnist)
+    x_card, y_card = card_validation_set(card, mnist)
+    assert np.array_equal(x_card, x_val) and np.array_equal(y_card, y_val)
+    threshold = evaluate(small_trained_model.model, x_val, y_val).uncertain_threshold()
+    assert card["calibration"]["uncertain_threshold"] == threshold
