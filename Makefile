@@ -37,6 +37,7 @@ test: install data browser lint
 
 bench: install data
 	$(PY) bench/predict.py
+	$(PY) bench/read.py
 	$(PY) bench/train.py --arch fast
 	$(PY) bench/retrain.py
 	$(PY) bench/app.py

@@ -19,9 +19,9 @@ from digitlab.preprocess import (
     ink_map,
     noise_level,
     quantile_level,
-    to_mnist,
     to_uint8,
 )
+from digitlab.segment import SCORED_ASPECT, digit_image, piece, scored_columns, split_columns
 
 
 @dataclass
@@ -45,11 +45,6 @@ MAX_PARTS = 300
 PART_OVERLAP = 0.5  # pieces of one digit overlap horizontally by half the narrower one
 MERGED_HEIGHT = 1.9  # ... and stack to less than two digits high
 PIECE_GAP = 0.25  # pieces of one digit are at most a quarter of its height apart
-DIGIT_ASPECT = 0.75
-VALLEY_SHARE = 0.5
-FORCED_SPLIT = 1.6
-CUT_RANGE = 0.35  # cuts are searched this share of a digit's width either side of even spacing
-CUT_PULL = 0.5
 INK_SHARE = 0.35  # frame threshold, as a share of the ink level of the darkest digits
 
 
@@ -107,28 +102,6 @@ def merge_parts(parts: list[list]) -> list[list]:
     return parts
 
 
-def split_columns(mask: np.ndarray, split_aspect: float) -> list[tuple[int, int]]:
-    """Column ranges of the digits in a box: cuts at projection minima when it is too wide."""
-    height, width = mask.shape
-    if width <= split_aspect * height:
-        return [(0, width)]
-    count = max(2, round(width / (DIGIT_ASPECT * height)))
-    profile = np.convolve(mask.sum(axis=0, dtype=np.float64), np.ones(3) / 3, mode="same")
-    typical = float(np.median(profile))
-    cuts, step = [0], width / count
-    for index in range(1, count):
-        ideal = index * step
-        window = np.arange(max(cuts[-1] + 1, int(ideal - CUT_RANGE * step)),
-                           min(width - 1, int(ideal + CUT_RANGE * step) + 1))
-        if window.size:
-            cost = profile[window] + CUT_PULL * typical * np.abs(window - ideal) / step
-            cut = int(window[np.argmin(cost)])
-            # Cut at a narrow joint; cut anyway when the box is far too wide for one digit.
-            if profile[cut] <= VALLEY_SHARE * typical or width > FORCED_SPLIT * height:
-                cuts.append(cut)
-    return list(zip(cuts, cuts[1:] + [width], strict=True))
-
-
 def reading_order(boxes: list[tuple]) -> list[tuple]:
     """Sort boxes (x, y, w, h, ...) into lines top to bottom, each left to right."""
     lines: list[list[tuple]] = []
@@ -144,8 +117,12 @@ def reading_order(boxes: list[tuple]) -> list[tuple]:
 
 
 def find_digits(frame, min_height_fraction: float = 0.03, max_height_fraction: float = 0.9,
-                split_aspect: float = 1.3) -> list[DigitBox]:
-    """Digits in a camera frame or photo, in reading order, each with its box and MNIST image."""
+                split_aspect: float = 1.3, score=None) -> list[DigitBox]:
+    """Digits in a camera frame or photo, in reading order, each with its box and MNIST image.
+
+    score, when given, maps a list of 28x28 images to the model's (N, 10) probabilities; wide
+    groups (touching digits) are then cut where the model reads the pieces best.
+    """
     try:
         gray = as_gray(frame)
     except EmptyImageError:
@@ -174,13 +151,14 @@ def find_digits(frame, min_height_fraction: float = 0.03, max_height_fraction: f
         member = np.isin(labels[y0:y1, x0:x1], members).astype(np.uint8)
         if member.mean() < MIN_DENSITY:
             continue
-        for start, stop in split_columns(member, split_aspect):
-            part = np.zeros_like(member)
-            part[:, start:stop] = member[:, start:stop]
-            x, y, width, height = cv2.boundingRect(part)
-            if height >= 0.5 * min_height:  # cut columns, or None where the group ends
-                cuts = (x0 + start if start > 0 else None, x0 + stop if stop < x1 - x0 else None)
-                found.append((x0 + x, y0 + y, width, height, members, cuts))
+        columns = split_columns(member, split_aspect)
+        if score is not None and member.shape[1] >= SCORED_ASPECT * height:
+            columns = scored_columns(member, ink, labels, members, (x0, y0), min_height, columns, score)
+        for start, stop in columns:
+            found_piece = piece(member, (x0, y0), start, stop, min_height)
+            if found_piece is not None:
+                x, y, width, height, cuts = found_piece
+                found.append((x, y, width, height, members, cuts))
     digits = []
     for x, y, width, height, members, cuts in reading_order(found):
         try:
@@ -190,20 +168,3 @@ def find_digits(frame, min_height_fraction: float = 0.03, max_height_fraction: f
         box = [round(value / factor) for value in (x, y, width, height)]
         digits.append(DigitBox(*box, image=image))
     return digits
-
-
-def digit_image(ink, labels, members, box, cuts) -> np.ndarray:
-    """to_mnist of one digit's own ink (its components, between its cut columns) on black."""
-    x, y, width, height = box
-    pad = max(2, height // 5)
-    top, left = max(0, y - pad), max(0, x - pad)
-    bottom, right = min(ink.shape[0], y + height + pad), min(ink.shape[1], x + width + pad)
-    member = np.isin(labels[top:bottom, left:right], members).astype(np.uint8)
-    radius = max(1, height // 25)
-    member = cv2.dilate(member, np.ones((2 * radius + 1, 2 * radius + 1), np.uint8))
-    if cuts[0] is not None:
-        member[:, :max(0, cuts[0] - left)] = 0
-    if cuts[1] is not None:
-        member[:, max(0, cuts[1] - left):] = 0
-    crop = np.where(member > 0, ink[top:bottom, left:right], np.float32(0.0))
-    return to_mnist(cv2.copyMakeBorder(crop, 2, 2, 2, 2, cv2.BORDER_CONSTANT, value=0.0))

@@ -275,7 +275,7 @@ class Predictor:
 
     def read(self, frame: np.ndarray) -> Reading:
         """Find the digits in a frame or photo and read them left to right."""
-        boxes = find_digits(frame)
+        boxes = find_digits(frame, score=self.probabilities)
         if not boxes:
             return Reading(text="", digits=[])
         predictions = self.predict([box.image for box in boxes])

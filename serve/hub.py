@@ -115,7 +115,7 @@ class CameraHub:
             image = preprocess.decode_image(data, max_pixels=self.max_pixels)
         except preprocess.InvalidImageError as error:
             return f"cannot decode frame: {error}"
-        return image, digit_crops(image)
+        return image, digit_crops(image, score=self.model.predictor.probabilities)
 
     def process(self, batch: list) -> None:
         """Find digits in every frame (in parallel), run the model once on all crops, answer."""
@@ -137,7 +137,7 @@ class CameraHub:
                                    "latency_ms": round(latency, 2)}, image, reading)
 
 
-def digit_crops(image) -> list[tuple[tuple[int, int, int, int], object]]:
+def digit_crops(image, score=None) -> list[tuple[tuple[int, int, int, int], object]]:
     """(box, 28x28 crop) per digit: tiny frames are one digit, others go through find_digits."""
     height, width = image.shape[:2]
     if max(height, width) <= SINGLE_DIGIT_SIZE:
@@ -145,4 +145,4 @@ def digit_crops(image) -> list[tuple[tuple[int, int, int, int], object]]:
             return [((0, 0, width, height), preprocess.to_mnist(image))]
         except preprocess.EmptyImageError:
             return []
-    return [(box.box, box.image) for box in preprocess.find_digits(image)]
+    return [(box.box, box.image) for box in preprocess.find_digits(image, score=score)]

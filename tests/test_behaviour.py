@@ -87,3 +87,38 @@ def test_committed_model_accuracy_matches_its_card(predictor, mnist):
     card = json.loads((DEFAULT_MODEL / "card.json").read_text())
     assert abs(accuracy - card["metrics"]["mnist_test_accuracy"]) < 0.0005
     assert accuracy >= 0.99
+
+
+def read_scenes(predictor, mnist, digits: int, gap, touching: bool, count: int, guided: bool):
+    """Share of paper scenes read right, with or without the model guiding the cuts."""
+    import cv2
+
+    from digitlab.frames import find_digits
+
+    (_, _), (x_test, y_test) = mnist
+    rng = np.random.default_rng(7)
+    right = done = 0
+    while done < count:
+        chosen = rng.choice(len(x_test), digits, replace=False)
+        frame, _ = paper_frame(list(x_test[chosen]), gap=gap, shadow=False, rng=rng)
+        _, _, stats, _ = cv2.connectedComponentsWithStats(
+            (cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY) < 90).astype(np.uint8))
+        if touching and int((stats[1:, cv2.CC_STAT_AREA] > 100).sum()) != 1:
+            continue  # the premise: the digits' ink is one blob
+        boxes = find_digits(frame, score=predictor.probabilities if guided else None)
+        text = "".join(str(p.digit) for p in predictor.predict([b.image for b in boxes])) if boxes else ""
+        right += text == "".join(str(y_test[i]) for i in chosen)
+        done += 1
+    return right / count
+
+
+def test_the_model_guides_cuts_between_touching_digits(predictor, mnist):
+    projection_only = read_scenes(predictor, mnist, 2, -0.1, True, 60, guided=False)
+    guided = read_scenes(predictor, mnist, 2, -0.1, True, 60, guided=True)
+    assert guided >= projection_only + 0.1, (projection_only, guided)
+
+
+def test_guided_cuts_leave_separate_digits_alone(predictor, mnist):
+    projection_only = read_scenes(predictor, mnist, 4, (0.2, 0.6), False, 40, guided=False)
+    guided = read_scenes(predictor, mnist, 4, (0.2, 0.6), False, 40, guided=True)
+    assert guided >= projection_only - 0.05, (projection_only, guided)
