@@ -12,29 +12,13 @@ import json
 import time
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from digitlab.data import load_mnist
 from digitlab.predict import Predictor
-from digitlab.synthetic import paper_frame
+from digitlab.synthetic import box_overlap, ink_is_one_blob, paper_frame
 
 RESULTS = Path(__file__).resolve().parent / "results" / "read.json"
-
-
-def one_blob(frame: np.ndarray) -> bool:
-    """Whether the frame's dark ink is a single connected region (the digits touch)."""
-    gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
-    _, _, stats, _ = cv2.connectedComponentsWithStats((gray < 90).astype(np.uint8))
-    return int((stats[1:, cv2.CC_STAT_AREA] > 100).sum()) == 1
-
-
-def overlap(a, b) -> float:
-    """Intersection over union of two (x, y, w, h) boxes."""
-    width = min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0])
-    height = min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1])
-    inter = max(0, width) * max(0, height)
-    return inter / float(a[2] * a[3] + b[2] * b[3] - inter)
 
 
 def run_scenes(predictor, images, labels, count: int, digits: int, gap, touching: bool,
@@ -46,14 +30,14 @@ def run_scenes(predictor, images, labels, count: int, digits: int, gap, touching
     while done < count:
         chosen = rng.choice(len(images), digits, replace=False)
         frame, boxes = paper_frame(list(images[chosen]), gap=gap, shadow=False, rng=rng)
-        if touching and not one_blob(frame):
+        if touching and not ink_is_one_blob(frame):
             continue
         started = time.perf_counter()
         reading = predictor.read(frame)
         timings.append((time.perf_counter() - started) * 1000)
         found = [digit.box for digit in reading.digits]
         split_right += len(found) == digits and all(
-            overlap(f, t) > 0.5 for f, t in zip(found, boxes))
+            box_overlap(f, t) > 0.5 for f, t in zip(found, boxes))
         text_right += reading.text == "".join(str(labels[i]) for i in chosen)
         done += 1
     return {"scenes": count, "digits": digits, "split_right": round(split_right / count, 3),

@@ -137,6 +137,22 @@ def paper_frame(digits28: Sequence, height: int = 480, width: int = 640, digit_h
     return np.rint(np.clip(frame, 0.0, 1.0) * 255).astype(np.uint8), boxes
 
 
+def ink_is_one_blob(frame: np.ndarray) -> bool:
+    """Whether a paper frame's dark ink forms one large connected region (its digits touch)."""
+    gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY) if frame.ndim == 3 else frame
+    _, _, stats, _ = cv2.connectedComponentsWithStats((gray < 90).astype(np.uint8))
+    return int((stats[1:, cv2.CC_STAT_AREA] > 100).sum()) == 1
+
+
+def box_overlap(first, second) -> float:
+    """Intersection over union of two (x, y, w, h) boxes."""
+    ax, ay, aw, ah = first
+    bx, by, bw, bh = second
+    overlap = (max(0, min(ax + aw, bx + bw) - max(ax, bx))
+               * max(0, min(ay + ah, by + bh) - max(ay, by)))
+    return overlap / float(aw * ah + bw * bh - overlap)
+
+
 def arc(cx: float, cy: float, rx: float, ry: float, start: float, stop: float, points: int = 14):
     """Points on an elliptical arc from start to stop degrees (0 = right, 90 = down)."""
     angles = np.deg2rad(np.linspace(start, stop, points))

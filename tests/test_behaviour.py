@@ -91,9 +91,8 @@ def test_committed_model_accuracy_matches_its_card(predictor, mnist):
 
 def read_scenes(predictor, mnist, digits: int, gap, touching: bool, count: int, guided: bool):
     """Share of paper scenes read right, with or without the model guiding the cuts."""
-    import cv2
-
     from digitlab.frames import find_digits
+    from digitlab.synthetic import ink_is_one_blob
 
     (_, _), (x_test, y_test) = mnist
     rng = np.random.default_rng(7)
@@ -101,9 +100,7 @@ def read_scenes(predictor, mnist, digits: int, gap, touching: bool, count: int, 
     while done < count:
         chosen = rng.choice(len(x_test), digits, replace=False)
         frame, _ = paper_frame(list(x_test[chosen]), gap=gap, shadow=False, rng=rng)
-        _, _, stats, _ = cv2.connectedComponentsWithStats(
-            (cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY) < 90).astype(np.uint8))
-        if touching and int((stats[1:, cv2.CC_STAT_AREA] > 100).sum()) != 1:
+        if touching and not ink_is_one_blob(frame):
             continue  # the premise: the digits' ink is one blob
         boxes = find_digits(frame, score=predictor.probabilities if guided else None)
         text = "".join(str(p.digit) for p in predictor.predict([b.image for b in boxes])) if boxes else ""

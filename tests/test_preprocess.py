@@ -19,7 +19,7 @@ from digitlab.preprocess import (
     header_size,
     to_mnist,
 )
-from digitlab.synthetic import canvas_from_mnist, paper_frame
+from digitlab.synthetic import box_overlap, canvas_from_mnist, ink_is_one_blob, paper_frame
 
 
 @pytest.fixture(scope="module")
@@ -46,16 +46,6 @@ def ink_long_side(image: np.ndarray) -> int:
     """The long side of the box around pixels above zero."""
     _, _, width, height = cv2.boundingRect((image > 0).astype(np.uint8))
     return max(width, height)
-
-
-def intersection_over_union(first, second) -> float:
-    """IoU of two (x, y, w, h) boxes."""
-    ax, ay, aw, ah = first
-    bx, by, bw, bh = second
-    overlap_x = max(0, min(ax + aw, bx + bw) - max(ax, bx))
-    overlap_y = max(0, min(ay + ah, by + bh) - max(ay, by))
-    overlap = overlap_x * overlap_y
-    return overlap / (aw * ah + bw * bh - overlap)
 
 
 # ---------------------------------------------------------------- to_mnist
@@ -304,7 +294,7 @@ def test_find_digits_on_paper_returns_boxes_in_order(mnist_test, count, options)
     assert len(found) == count
     for digit, true_box in zip(found, true_boxes, strict=True):
         assert isinstance(digit, DigitBox) and digit.box == (digit.x, digit.y, digit.w, digit.h)
-        assert intersection_over_union(digit.box, true_box) > 0.5
+        assert box_overlap(digit.box, true_box) > 0.5
     xs = [digit.x for digit in found]
     assert xs == sorted(xs)
 
@@ -324,7 +314,7 @@ def test_light_ink_on_dark_and_gray_frames_work(mnist_test):
     frame, true_boxes = paper_frame(digits, rng=11)
     for variant in (255 - frame, cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)):
         found = find_digits(variant)
-        assert [intersection_over_union(d.box, t) > 0.5 for d, t in zip(found, true_boxes, strict=True)] == [True] * 3
+        assert [box_overlap(d.box, t) > 0.5 for d, t in zip(found, true_boxes, strict=True)] == [True] * 3
 
 
 def test_large_frame_boxes_are_in_frame_pixels(mnist_test):
@@ -332,14 +322,7 @@ def test_large_frame_boxes_are_in_frame_pixels(mnist_test):
     frame, true_boxes = paper_frame(digits, height=1500, width=2000, rng=5)
     found = find_digits(frame)
     assert len(found) == 2
-    assert all(intersection_over_union(d.box, t) > 0.5 for d, t in zip(found, true_boxes, strict=True))
-
-
-def has_one_ink_blob(frame: np.ndarray) -> bool:
-    """Whether the frame's dark ink forms a single large connected region (digits touch)."""
-    gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
-    _, _, stats, _ = cv2.connectedComponentsWithStats((gray < 90).astype(np.uint8))
-    return int((stats[1:, cv2.CC_STAT_AREA] > 100).sum()) == 1
+    assert all(box_overlap(d.box, t) > 0.5 for d, t in zip(found, true_boxes, strict=True))
 
 
 # Pairs that touch at a narrow joint, cut by the projection split alone. Of all touching MNIST
@@ -349,10 +332,10 @@ def has_one_ink_blob(frame: np.ndarray) -> bool:
 def test_touching_digits_are_split_in_two(mnist_test, first):
     images = mnist_test[0]
     frame, true_boxes = paper_frame([images[first], images[first + 1]], gap=-0.05, shadow=False, rng=0)
-    assert has_one_ink_blob(frame)  # the premise: they really touch
+    assert ink_is_one_blob(frame)  # the premise: they really touch
     found = find_digits(frame)
     assert len(found) == 2
-    assert all(intersection_over_union(d.box, t) > 0.5 for d, t in zip(found, true_boxes, strict=True))
+    assert all(box_overlap(d.box, t) > 0.5 for d, t in zip(found, true_boxes, strict=True))
 
 
 @pytest.mark.parametrize("frame", [
