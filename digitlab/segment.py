@@ -19,13 +19,18 @@ CUT_RANGE = 0.35  # cuts are searched this share of a digit's width either side 
 CUT_PULL = 0.5
 
 
+def column_profile(mask: np.ndarray) -> np.ndarray:
+    """Ink per column, smoothed over three columns."""
+    return np.convolve(mask.sum(axis=0, dtype=np.float64), np.ones(3) / 3, mode="same")
+
+
 def split_columns(mask: np.ndarray, split_aspect: float) -> list[tuple[int, int]]:
     """Column ranges of the digits in a box: cuts at projection minima when it is too wide."""
     height, width = mask.shape
     if width <= split_aspect * height:
         return [(0, width)]
     count = max(2, round(width / (DIGIT_ASPECT * height)))
-    profile = np.convolve(mask.sum(axis=0, dtype=np.float64), np.ones(3) / 3, mode="same")
+    profile = column_profile(mask)
     typical = float(np.median(profile))
     cuts, step = [0], width / count
     for index in range(1, count):
@@ -58,7 +63,7 @@ LOG_ASPECT = np.array([(-0.108, 0.200), (-0.943, 0.462), (-0.074, 0.222), (-0.24
 def candidate_cuts(member: np.ndarray, heuristic: list[tuple[int, int]]) -> list[int]:
     """Columns where touching digits may join: the deepest profile valleys and the heuristic's."""
     height, width = member.shape
-    profile = np.convolve(member.sum(axis=0, dtype=np.float64), np.ones(3) / 3, mode="same")
+    profile = column_profile(member)
     margin = max(1, int(MIN_PIECE_WIDTH * height))
     inner = np.arange(margin, width - margin)
     valleys = [int(i) for i in inner if profile[i] <= profile[i - 1] and profile[i] <= profile[i + 1]]

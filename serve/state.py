@@ -29,18 +29,16 @@ class Gate:
             if self.active >= self.limit:
                 return False
             self.active += 1
-            active = self.active
-        if self.on_change is not None:
-            self.on_change(active)
-        return True
+            if self.on_change is not None:  # under the lock, so changes arrive in order
+                self.on_change(self.active)
+            return True
 
     def leave(self) -> None:
         """Give a slot back."""
         with self.lock:
             self.active -= 1
-            active = self.active
-        if self.on_change is not None:
-            self.on_change(active)
+            if self.on_change is not None:
+                self.on_change(self.active)
 
 
 class ServeState:
