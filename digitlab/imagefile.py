@@ -25,6 +25,11 @@ def png_size(data: bytes) -> tuple[int, int]:
 
 def jpeg_size(data: bytes) -> tuple[int, int]:
     """Width and height from a JPEG's first start-of-frame segment."""
+    return jpeg_frame(data)[:2]
+
+
+def jpeg_frame(data: bytes) -> tuple[int, int, int]:
+    """Width, height and number of colour components from a JPEG's start-of-frame segment."""
     index = 2
     while index + 9 < len(data):
         if data[index] != 0xFF:
@@ -35,7 +40,7 @@ def jpeg_size(data: bytes) -> tuple[int, int]:
             continue
         if marker in JPEG_FRAME_MARKERS:
             height, width = struct.unpack(">HH", data[index + 5:index + 9])
-            return width, height
+            return width, height, data[index + 9]
         if marker == 0xDA:
             break
         index += 2 + struct.unpack(">H", data[index + 2:index + 4])[0]
@@ -79,8 +84,27 @@ def header_size(data: bytes) -> tuple[str, int, int]:
     raise InvalidImageError("not an image: expected PNG, JPEG, BMP or WebP bytes")
 
 
-def decode_image(data: bytes, max_pixels: int = 40_000_000) -> np.ndarray:
-    """Decode PNG/JPEG/BMP/WebP bytes to uint8 gray, BGR or BGRA, checking the size first."""
+PNG_CHANNELS = {0: 1, 2: 3, 3: 3, 4: 2, 6: 4}  # by IHDR colour type (a palette decodes to BGR)
+
+
+def decoded_bytes(data: bytes, name: str, width: int, height: int) -> int:
+    """How many bytes the decoded image takes (what decoding costs), from the header alone."""
+    channels, sample_bytes = 4, 1  # BMP and WebP: at most BGRA, 8 bits
+    if name == "PNG" and len(data) >= 26:
+        channels, sample_bytes = PNG_CHANNELS.get(data[25], 4), 2 if data[24] == 16 else 1
+    elif name == "JPEG":
+        channels = jpeg_frame(data)[2]
+    return width * height * channels * sample_bytes
+
+
+def decode_image(data: bytes, max_pixels: int = 40_000_000,
+                 max_decoded_bytes: int | None = None) -> np.ndarray:
+    """Decode PNG/JPEG/BMP/WebP bytes to uint8 gray, BGR or BGRA, checking the size first.
+
+    Both limits are checked on the header, before any pixel is decoded: max_pixels on
+    width x height, max_decoded_bytes on width x height x channels x bytes per sample (a small
+    16-bit RGBA PNG of many megapixels costs seconds to decode).
+    """
     if not data:
         raise InvalidImageError("empty upload: no image bytes were received")
     data = bytes(data)
@@ -90,6 +114,12 @@ def decode_image(data: bytes, max_pixels: int = 40_000_000) -> np.ndarray:
     if width * height > max_pixels:
         raise InvalidImageError(f"{name} is {width}x{height} = {width * height:,} pixels, over the "
                                 f"limit of {max_pixels:,}: send a smaller image")
+    if max_decoded_bytes is not None:
+        cost = decoded_bytes(data, name, width, height)
+        if cost > max_decoded_bytes:
+            raise InvalidImageError(
+                f"{name} is {width}x{height} and would decode to {cost / 2**20:,.0f} MiB, over "
+                f"the limit of {max_decoded_bytes / 2**20:,.0f} MiB: send a smaller or 8-bit image")
     # JPEG: honour the EXIF orientation of phone photos (IMREAD_UNCHANGED ignores it).
     flags = cv2.IMREAD_ANYCOLOR | cv2.IMREAD_ANYDEPTH if name == "JPEG" else cv2.IMREAD_UNCHANGED
     image = cv2.imdecode(np.frombuffer(data, np.uint8), flags)

@@ -31,6 +31,18 @@ from digitlab.registry import Registry, check_name
 from digitlab.store import SampleStore
 
 MODES = ("finetune", "scratch")
+MIN_SAMPLES = 10  # training samples a retrain needs at least
+
+
+def require_samples(store: SampleStore, set_name: str | None = None,
+                    min_samples: int = MIN_SAMPLES) -> int:
+    """The number of training samples in the pool or set; ValueError when a retrain needs more."""
+    count = store.total(set_name=set_name, split="train")
+    if count < min_samples:
+        where = "the default pool" if set_name is None else f"set {set_name!r}"
+        raise ValueError(f"{where} has {count} training samples; at least {min_samples} "
+                         "are needed to retrain (draw or correct a few more)")
+    return count
 Progress = Callable[[float, str], None]
 
 
@@ -100,7 +112,7 @@ def retrain(base: str = "digits", store: SampleStore | None = None,
             registry: Registry | None = None, mode: str = "finetune", set_name: str | None = None,
             name: str | None = None, epochs: int | None = None, replay: int = 10,
             replay_minimum: int = 1000, learning_rate: float | None = None, arch: str = "fast",
-            sample_repeat: int | None = None, augment: bool = True, min_samples: int = 10,
+            sample_repeat: int | None = None, augment: bool = True, min_samples: int = MIN_SAMPLES,
             test_subset: int | None = None, seed: int = 0, check_mnist: bool | None = None,
             max_mnist_drop: float = 0.001, auto_promote: bool = True, plots: bool = True,
             mnist=None, progress: Progress | None = None) -> dict:
@@ -118,14 +130,11 @@ def retrain(base: str = "digits", store: SampleStore | None = None,
     gate = Gate(max_mnist_drop=max_mnist_drop, check_mnist=check_mnist)
 
     report(0.02, "loading samples and MNIST")
+    require_samples(store, set_name, min_samples)
     x_samples, y_samples = store.arrays(set_name=set_name, split="train")
     holdout = store.arrays(set_name=set_name, split="holdout")
     fingerprints = {"train_fingerprint": store.fingerprint(set_name, split="train"),
                     "holdout_fingerprint": store.fingerprint(set_name, split="holdout")}
-    if len(y_samples) < min_samples:
-        where = "the default pool" if set_name is None else f"set {set_name!r}"
-        raise ValueError(f"{where} has {len(y_samples)} training samples; at least {min_samples} "
-                         "are needed to retrain (draw or correct a few more)")
     mnist = mnist if mnist is not None else load_mnist()
     _, (x_test, y_test) = mnist
     mnist_test = (x_test[:test_subset], y_test[:test_subset]) if test_subset else (x_test, y_test)

@@ -23,15 +23,22 @@ def create_app(config=None) -> Flask:
         app.config["TOKEN"] = secrets.token_urlsafe(24)
         app.config["TOKEN_GENERATED"] = True
 
+    from serve.auth import allowed_hosts, check_host
     from serve.errors import register_error_handlers
+    from serve.metrics import ServeMetrics, start_timer
     from serve.state import ServeState
 
-    app.extensions["digitlab"] = ServeState(app.config)
+    app.config["HOST_NAMES"] = allowed_hosts(app.config)
+    served = app.extensions["digitlab"] = ServeState(app.config)
+    served.metrics = ServeMetrics(served)
     register_error_handlers(app)
+    app.before_request(start_timer)
+    app.before_request(check_host)
+    app.before_request(served.before_request)
+    app.after_request(served.metrics.observe)
 
-    from serve import monitor, predict_api, training_api
+    from serve import metrics, monitor, predict_api, training_api
 
-    app.register_blueprint(monitor.bp)
-    app.register_blueprint(predict_api.bp)
-    app.register_blueprint(training_api.bp)
+    for blueprint in (monitor.bp, predict_api.bp, training_api.bp, metrics.bp):
+        app.register_blueprint(blueprint)
     return app

@@ -18,16 +18,24 @@ DEFAULTS: dict[str, object] = {
     "CAMERA_TOKEN": None,  # when set, camera hellos must carry it (legacy streams are refused)
     "MAX_CONTENT_LENGTH": 8 * MIB,
     "MAX_IMAGE_PIXELS": 25_000_000,
+    "MAX_DECODED_BYTES": 64 * MIB,  # width x height x channels x bytes per sample, from the header
+    "MAX_FRAME_PIXELS": 4_000_000,  # camera frames: one batch serves every camera, so keep it cheap
     "MAX_IN_FLIGHT": 8,  # concurrent model requests before 503 + Retry-After
     "MAX_VIDEO_FEEDS": 4,
     "MAX_INSTANCES": 256,
     "THREADS": 0,  # waitress workers for short requests; 0: one per CPU core (live feeds add one each)
+    "CONNECTION_LIMIT": 1000,  # open HTTP connections (slow ones are cheap: no thread each)
+    "HEADER_TIMEOUT": 10.0,  # seconds for a request's line and headers to arrive, from its first byte
+    "BODY_TIMEOUT": 60.0,  # seconds for a whole request, body included
+    "ALLOWED_HOSTS": "",  # extra Host names the browser-facing routes accept (comma-separated)
     "MAX_CLIENTS": 16,
+    "MAX_PENDING_HELLOS": 64,  # camera connections still in hello; the oldest is dropped for a new one
+    "HELLO_TIMEOUT": 5.0,  # seconds from connect to a complete hello (or a legacy camera's first JPEG)
+    "MESSAGE_TIMEOUT": 10.0,  # seconds from a message's first byte to its last
     "FRAME_QUEUE": 2,
     "MAX_FRAME_BYTES": 4 * MIB,
     "MAX_HEADER_JSON": 4 * 1024,
     "IDLE_TIMEOUT": 30.0,
-    "MAX_BATCH": 32,
     "LEGACY_CAMERAS": True,
 }
 ENV_PREFIX = "DIGITLAB_SERVE_"
@@ -74,6 +82,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--max-clients", type=int, help="most cameras at once (default 16)")
     parser.add_argument("--idle-timeout", type=float, help="seconds before a silent camera "
                         "is dropped (default 30)")
+    parser.add_argument("--allow-host", action="append", metavar="NAME",
+                        help="a Host name browsers may use besides localhost, 127.0.0.1 and "
+                             "[::1] (repeat it; needed behind a proxy or with --host 0.0.0.0 "
+                             "to refuse other names)")
     parser.add_argument("--no-legacy", action="store_true",
                         help="refuse reference-style raw JPEG camera streams")
     return parser
@@ -88,6 +100,8 @@ def from_arguments(argv, environ: Mapping[str, str] | None = None) -> dict:
         value = getattr(arguments, key)
         if value is not None:
             config[key.upper()] = value
+    if arguments.allow_host:
+        config["ALLOWED_HOSTS"] = ",".join(arguments.allow_host)
     if arguments.no_legacy:
         config["LEGACY_CAMERAS"] = False
     return config

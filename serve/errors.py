@@ -1,24 +1,25 @@
-"""JSON errors for every failure, and the guards on views: write token and requests in flight."""
+"""JSON errors for every failure (the reference client's routes also get "success": false)."""
 
 from __future__ import annotations
 
-import functools
-import hmac
 import logging
 
-from flask import current_app, jsonify, request
-from werkzeug.datastructures import WWWAuthenticate
-from werkzeug.exceptions import Forbidden, HTTPException, ServiceUnavailable, Unauthorized
+from flask import jsonify, request
+from werkzeug.exceptions import HTTPException
 
 from digitlab.preprocess import EmptyImageError, InvalidImageError
 
 logger = logging.getLogger(__name__)
-RETRY_AFTER_SECONDS = 1
+# The reference server answered these with {"success": ...}; its clients look for the key.
+SUCCESS_FLAG_ENDPOINTS = frozenset({"training.upload_training_data", "training.retrain_model"})
 
 
 def json_error(message: str, status: int, headers=None):
-    """A JSON error response {"error": message}."""
-    response = jsonify(error=message)
+    """A JSON error response {"error": message} (plus "success": false where clients expect it)."""
+    body = {"error": message}
+    if request and request.endpoint in SUCCESS_FLAG_ENDPOINTS:
+        body["success"] = False
+    response = jsonify(body)
     response.status_code = status
     for name, value in headers or []:
         if name.lower() != "content-type":
@@ -53,43 +54,3 @@ def register_error_handlers(app) -> None:
     app.register_error_handler(InvalidImageError, handle_invalid_image)
     app.register_error_handler(EmptyImageError, handle_empty_image)
     app.register_error_handler(Exception, handle_unexpected)
-
-
-def state():
-    """The running app's ServeState."""
-    return current_app.extensions["digitlab"]
-
-
-def write_access(view):
-    """Require `Authorization: Bearer <token>` (401 when missing, 403 when wrong)."""
-
-    @functools.wraps(view)
-    def wrapped(*args, **kwargs):
-        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            raise Unauthorized("this endpoint needs the header 'Authorization: Bearer <token>' "
-                               "(the token is printed when the server starts)",
-                               www_authenticate=WWWAuthenticate("Bearer", {"realm": "digitlab"}))
-        expected = current_app.config["TOKEN"].encode("utf-8")
-        if not hmac.compare_digest(token.strip().encode("utf-8"), expected):
-            raise Forbidden("wrong token")
-        return view(*args, **kwargs)
-
-    return wrapped
-
-
-def limited(view):
-    """Refuse with 503 + Retry-After when MAX_IN_FLIGHT model requests are already running."""
-
-    @functools.wraps(view)
-    def wrapped(*args, **kwargs):
-        gate = state().requests
-        if not gate.try_enter():
-            raise ServiceUnavailable(f"busy: {gate.limit} requests in flight; retry shortly",
-                                     retry_after=RETRY_AFTER_SECONDS)
-        try:
-            return view(*args, **kwargs)
-        finally:
-            gate.leave()
-
-    return wrapped

@@ -17,21 +17,29 @@ SINGLE_DIGIT_SIZE = 64  # frames this small (like the reference's 28x28 stream) 
 
 
 class CameraHub:
-    """Keeps the sessions and turns their frames into readings, fairly and in batches."""
+    """Keeps the sessions and turns their frames into readings, fairly and in batches.
 
-    def __init__(self, model, max_clients: int = 16, max_batch: int = 32,
-                 max_pixels: int = 25_000_000, queue_size: int = 2,
+    One worker thread hands frames to a small pool that decodes them and finds their digits,
+    at most one frame per camera at a time, and answers each frame as soon as its own work is
+    done: the crops of every frame finished by then share one model call. So a camera whose
+    frames are slow to decode holds one pool thread, not everyone's results. Cameras whose
+    recent frames cost the least go first when several wait, so a costly neighbour gets only
+    the time that is left over.
+    """
+
+    def __init__(self, model, max_clients: int = 16, max_pixels: int = 4_000_000,
+                 max_decoded_bytes: int | None = None, queue_size: int = 2,
                  find_threads: int | None = None):
         self.model = model  # has .predictor and .maybe_reload()
-        self.max_clients, self.max_batch = max_clients, max_batch
-        self.max_pixels, self.queue_size = max_pixels, queue_size
+        self.max_clients, self.queue_size = max_clients, queue_size
+        self.max_pixels, self.max_decoded_bytes = max_pixels, max_decoded_bytes
         self.sessions: dict[str, ClientSession] = {}
         self.wakeup = threading.Condition()
         self.stopping = False
         self.worker: threading.Thread | None = None
-        self.rotation = 0
-        self.find_threads = find_threads or min(4, os.cpu_count() or 1)
+        self.find_threads = find_threads or max(2, min(4, (os.cpu_count() or 1) + 1))
         self.pool: ThreadPoolExecutor | None = None
+        self.in_flight: dict[ClientSession, tuple] = {}  # session -> (entry, future); worker only
 
     def connect(self, client_id: str, peer: str, protocol: str, replies: bool = True):
         """Register a session (a reconnecting client id replaces its old one); None when full."""
@@ -44,6 +52,7 @@ class CameraHub:
             session = ClientSession(client_id, peer, protocol, self.queue_size, replies)
             self.sessions[client_id] = session
             if self.worker is None:
+                self.pool = ThreadPoolExecutor(self.find_threads, thread_name_prefix="find-digits")
                 self.worker = threading.Thread(target=self.run, name="inference", daemon=True)
                 self.worker.start()
             return session
@@ -58,8 +67,26 @@ class CameraHub:
     def submit(self, session: ClientSession, seq: int, data: bytes) -> None:
         """Queue a frame and wake the worker."""
         session.submit(seq, data)
+        self.notify()
+
+    def notify(self, *_) -> None:
+        """Wake the worker (a frame came or a pool thread finished)."""
         with self.wakeup:
             self.wakeup.notify()
+
+    def find_session(self, name: str) -> ClientSession | None:
+        """The session with this client id, else the only one connected from this address."""
+        with self.wakeup:
+            session = self.sessions.get(name)
+            if session is None:
+                matches = [s for s in self.sessions.values() if s.address == name]
+                session = matches[0] if len(matches) == 1 else None
+            return session
+
+    def snapshot(self) -> list[ClientSession]:
+        """The connected sessions right now."""
+        with self.wakeup:
+            return list(self.sessions.values())
 
     def stats(self) -> list[dict]:
         """Every connected session's statistics."""
@@ -80,61 +107,80 @@ class CameraHub:
         if self.pool is not None:
             self.pool.shutdown(wait=False, cancel_futures=True)
 
-    def next_batch(self) -> list:
-        """Wait for frames, then take the newest from each session, rotating the start."""
-        with self.wakeup:
-            while not self.stopping and not any(s.has_waiting() for s in self.sessions.values()):
-                self.wakeup.wait(1.0)
-            sessions = list(self.sessions.values())
-        self.rotation = (self.rotation + 1) % max(len(sessions), 1)
-        batch = []
-        for session in sessions[self.rotation:] + sessions[:self.rotation]:
-            entry = session.take() if len(batch) < self.max_batch else None
-            if entry is not None:
-                batch.append((session, entry))
-        return batch
+    def has_work(self) -> bool:
+        """A pool thread finished, or a free thread could start a waiting camera's frame."""
+        if any(future.done() for _, future in self.in_flight.values()):
+            return True
+        return len(self.in_flight) < self.find_threads and any(
+            session.has_waiting() and session not in self.in_flight
+            for session in self.sessions.values())
 
     def run(self) -> None:
-        """The inference worker loop."""
-        while not self.stopping:
-            batch = self.next_batch()
-            if batch:
-                try:
-                    self.process(batch)
-                except Exception:  # a bug must not stop the cameras: answer every frame
-                    logger.exception("inference batch failed")
-                    for session, entry in batch:
-                        if entry.message is None:
-                            session.finish(entry, {"type": "result", "seq": entry.seq,
-                                                   "error": "internal error"})
+        """The worker loop: start frames on free pool threads, answer the finished ones."""
+        while True:
+            with self.wakeup:
+                while not self.stopping and not self.has_work():
+                    self.wakeup.wait(1.0)
+                if self.stopping:
+                    return
+                waiting = [session for session in self.sessions.values()
+                           if session.has_waiting() and session not in self.in_flight]
+            self.start_frames(waiting)
+            self.answer_finished()
             self.model.maybe_reload()
 
-    def find(self, data: bytes):
-        """Decode one frame and find its digits: (image, [(box, crop)]) or an error message."""
-        try:
-            image = preprocess.decode_image(data, max_pixels=self.max_pixels)
-        except preprocess.InvalidImageError as error:
-            return f"cannot decode frame: {error}"
-        return image, digit_crops(image, score=self.model.predictor.probabilities)
+    def start_frames(self, waiting: list) -> None:
+        """Give free pool threads the newest frame of the cameras that cost least lately."""
+        free = self.find_threads - len(self.in_flight)
+        for session in sorted(waiting, key=lambda s: s.recent_cost)[:max(free, 0)]:
+            entry = session.take()
+            if entry is not None:
+                future = self.pool.submit(self.find, entry.data)
+                self.in_flight[session] = (entry, future)
+                future.add_done_callback(self.notify)
 
-    def process(self, batch: list) -> None:
-        """Find digits in every frame (in parallel), run the model once on all crops, answer."""
-        if self.pool is None:
-            self.pool = ThreadPoolExecutor(self.find_threads, thread_name_prefix="find-digits")
-        found = list(self.pool.map(self.find, [entry.data for _, entry in batch]))
-        crops = [crop for result in found if isinstance(result, tuple) for _, crop in result[1]]
-        predictions = iter(self.model.predictor.predict(crops) if crops else [])
-        for (session, entry), result in zip(batch, found):
-            if isinstance(result, str):
-                session.finish(entry, {"type": "result", "seq": entry.seq, "error": result})
-                continue
-            image, boxes = result
-            digits = [DigitReading(p.digit, p.confidence, box, p.uncertain)
-                      for (box, _), p in zip(boxes, predictions)]
-            reading = Reading("".join(str(d.digit) for d in digits), digits).to_dict()
-            latency = (time.monotonic() - entry.received) * 1000.0
-            session.finish(entry, {"type": "result", "seq": entry.seq, **reading,
-                                   "latency_ms": round(latency, 2)}, image, reading)
+    def answer_finished(self) -> None:
+        """Run the model once on the crops of every finished frame and answer each of them."""
+        finished = [(session, entry, future.result())
+                    for session, (entry, future) in list(self.in_flight.items()) if future.done()]
+        for session, _, _ in finished:
+            del self.in_flight[session]
+        try:
+            crops = [crop for *_, (result, _) in finished if isinstance(result, tuple)
+                     for _, crop in result[1]]
+            predictions = iter(self.model.predictor.predict(crops) if crops else [])
+            for session, entry, (result, seconds) in finished:
+                session.recent_cost = 0.8 * session.recent_cost + seconds
+                if isinstance(result, str):
+                    session.finish(entry, {"type": "result", "seq": entry.seq, "error": result})
+                    continue
+                image, boxes = result
+                digits = [DigitReading(p.digit, p.confidence, box, p.uncertain)
+                          for (box, _), p in zip(boxes, predictions)]
+                reading = Reading("".join(str(d.digit) for d in digits), digits).to_dict()
+                latency = (time.monotonic() - entry.received) * 1000.0
+                session.finish(entry, {"type": "result", "seq": entry.seq, **reading,
+                                       "latency_ms": round(latency, 2)}, image, reading)
+        except Exception:  # a bug must not stop the cameras: answer every frame
+            logger.exception("inference batch failed")
+            for session, entry, _ in finished:
+                if entry.message is None:
+                    session.finish(entry, {"type": "result", "seq": entry.seq,
+                                           "error": "internal error"})
+
+    def find(self, data: bytes):
+        """Decode one frame and find its digits: ((image, [(box, crop)]) or an error, seconds)."""
+        started = time.perf_counter()
+        try:
+            image = preprocess.decode_image(data, max_pixels=self.max_pixels,
+                                            max_decoded_bytes=self.max_decoded_bytes)
+            result = image, digit_crops(image, score=self.model.predictor.probabilities)
+        except preprocess.InvalidImageError as error:
+            result = f"cannot decode frame: {error}"
+        except Exception as error:  # answered as this frame's error; the others go on
+            logger.exception("finding digits failed")
+            result = f"internal error: {type(error).__name__}"
+        return result, time.perf_counter() - started
 
 
 def digit_crops(image, score=None) -> list[tuple[tuple[int, int, int, int], object]]:

@@ -64,8 +64,9 @@ def request_image_bytes() -> bytes:
 
 
 def decode(data: bytes):
-    """Decode image bytes with the server's pixel limit (InvalidImageError -> 400)."""
-    return decode_image(data, max_pixels=current_app.config["MAX_IMAGE_PIXELS"])
+    """Decode image bytes within the server's pixel and decode-cost limits (InvalidImageError -> 400)."""
+    return decode_image(data, max_pixels=current_app.config["MAX_IMAGE_PIXELS"],
+                        max_decoded_bytes=current_app.config["MAX_DECODED_BYTES"])
 
 
 def request_image():
@@ -85,8 +86,16 @@ def instance_image(instance, index: int):
         if set(instance) != {"b64"}:
             raise BadRequest(f'instance {index}: an object instance must be {{"b64": "<image>"}}')
         return decode(decode_base64(instance["b64"], f"instance {index}"))
+    try:  # as objects first: numpy would quietly turn "7" and True into numbers
+        leaves = np.asarray(instance, dtype=object)
+    except (TypeError, ValueError):
+        raise BadRequest(f"instance {index}: not a numeric array") from None
+    kinds = {type(value) for value in leaves.flat}
+    if not kinds <= {int, float}:
+        names = ", ".join(sorted(kind.__name__ for kind in kinds - {int, float}))
+        raise BadRequest(f"instance {index}: pixels must be numbers, not {names}")
     try:
-        array = np.asarray(instance, dtype=np.float64)
+        array = leaves.astype(np.float64)
     except (TypeError, ValueError, OverflowError):
         raise BadRequest(f"instance {index}: not a numeric array") from None
     if array.size != 784 or array.shape not in ((28, 28), (28, 28, 1), (784,)):

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import cv2
 import numpy as np
-from flask import Blueprint, Response, current_app, render_template
+from flask import Blueprint, Response, current_app, render_template, send_file
 from werkzeug.exceptions import NotFound, ServiceUnavailable
 
-from serve.errors import RETRY_AFTER_SECONDS, state
+from serve.auth import RETRY_AFTER_SECONDS
+from serve.state import state
 
 bp = Blueprint("monitor", __name__)
 FEED_FPS = 10.0
@@ -27,13 +29,27 @@ def index():
 
 @bp.get("/status")
 def status():
-    """Model, uptime, HTTP load and every connected camera's statistics."""
+    """Model, uptime, HTTP load and every connected camera's statistics.
+
+    The first five keys are the reference server's, which its camera client checks
+    ("status": "running") before it starts streaming.
+    """
     served = state()
-    return {"model": served.predictor.model_id,
+    cameras = served.hub.stats()
+    return {"status": "running", "model_loaded": served.predictor is not None,
+            "connected_clients": [camera["address"] for camera in cameras],
+            "client_count": len(cameras), "training_data_count": served.store.total(),
+            "model": served.predictor.model_id,
             "uptime_s": round(time.time() - served.started, 1),
             "http": {"in_flight": served.requests.active, "max_in_flight": served.requests.limit},
             "camera_port": current_app.config.get("TCP_PORT"),
-            "cameras": served.hub.stats()}
+            "cameras": cameras}
+
+
+@bp.get("/openapi.yaml")
+def openapi():
+    """This server's OpenAPI 3.1 description (serve/openapi.yaml)."""
+    return send_file(Path(__file__).with_name("openapi.yaml"), mimetype="application/yaml")
 
 
 @bp.get("/healthz")
@@ -84,11 +100,12 @@ def feed(session):
 
 @bp.get("/video_feed/<client_id>")
 def video_feed(client_id: str):
-    """A camera's annotated live view (multipart/x-mixed-replace MJPEG)."""
+    """A camera's annotated live view (MJPEG), by client id or by the address of a sole camera."""
     served = state()
-    session = served.hub.sessions.get(client_id)
+    session = served.hub.find_session(client_id)
     if session is None:
-        raise NotFound(f"no camera {client_id!r} is connected")
+        raise NotFound(f"no camera {client_id!r} is connected (give its client id, or its "
+                       "address when only one camera is connected from there)")
     if not served.video_feeds.try_enter():
         raise ServiceUnavailable(f"at most {served.video_feeds.limit} live views at once",
                                  retry_after=RETRY_AFTER_SECONDS)

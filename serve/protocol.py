@@ -7,6 +7,7 @@ import json
 import re
 import socket
 import struct
+import time
 
 HEADER = struct.Struct("!II")
 PROTOCOL_VERSION = 1
@@ -33,11 +34,31 @@ def pack_message(message: dict, body: bytes = b"") -> bytes:
     return HEADER.pack(len(text), len(body)) + text + bytes(body)
 
 
-def receive_exactly(connection: socket.socket, size: int, prefix: bytes = b"") -> bytes:
-    """Read exactly size bytes (counting prefix, bytes already read); ConnectionClosed on EOF."""
+class MessageTimeout(TimeoutError):
+    """A message did not arrive whole before its deadline (a trickling or stalled client)."""
+
+
+def receive_exactly(connection: socket.socket, size: int, prefix: bytes = b"",
+                    deadline: float | None = None) -> bytes:
+    """Read exactly size bytes (counting prefix, bytes already read); ConnectionClosed on EOF.
+
+    With a deadline (time.monotonic()), the whole read must finish by then, however the bytes
+    are spread out: MessageTimeout otherwise. Without one, the socket's own timeout applies
+    to each recv.
+    """
     buffer = bytearray(prefix)
     while len(buffer) < size:
-        chunk = connection.recv(min(size - len(buffer), 1 << 20))
+        if deadline is not None:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise MessageTimeout(f"only {len(buffer)} of {size} bytes arrived in time")
+            connection.settimeout(remaining)
+        try:
+            chunk = connection.recv(min(size - len(buffer), 1 << 20))
+        except TimeoutError:
+            if deadline is None:
+                raise
+            raise MessageTimeout(f"only {len(buffer)} of {size} bytes arrived in time") from None
         if not chunk:
             raise ConnectionClosed(f"connection closed after {len(buffer)} of {size} bytes",
                                    partial=bool(buffer))
@@ -68,13 +89,17 @@ def parse_json(data: bytes) -> dict:
 
 
 def read_message(connection: socket.socket, prefix: bytes = b"", max_json: int = MAX_JSON_BYTES,
-                 max_body: int = MAX_BODY_BYTES) -> tuple[dict, bytes]:
-    """Read one framed message; ConnectionClosed on a clean EOF, ProtocolError when malformed."""
-    header = receive_exactly(connection, HEADER.size, prefix)
+                 max_body: int = MAX_BODY_BYTES,
+                 deadline: float | None = None) -> tuple[dict, bytes]:
+    """Read one framed message; ConnectionClosed on a clean EOF, ProtocolError when malformed.
+
+    A deadline (time.monotonic()) bounds the whole message, not each read (MessageTimeout).
+    """
+    header = receive_exactly(connection, HEADER.size, prefix, deadline)
     json_length, body_length = parse_header(header, max_json, max_body)
     try:
-        message = parse_json(receive_exactly(connection, json_length))
-        body = receive_exactly(connection, body_length) if body_length else b""
+        message = parse_json(receive_exactly(connection, json_length, deadline=deadline))
+        body = receive_exactly(connection, body_length, deadline=deadline) if body_length else b""
     except ConnectionClosed as error:
         raise ConnectionClosed(str(error), partial=True) from None
     return message, body

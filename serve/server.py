@@ -1,4 +1,4 @@
-"""Run the app under waitress and the camera TCP server side by side, in threads."""
+"""Run the app under (hardened) waitress and the camera TCP server side by side, in threads."""
 
 from __future__ import annotations
 
@@ -6,10 +6,8 @@ import logging
 import os
 import threading
 
-from waitress import create_server
-from waitress.wasyncore import close_all
-
 from serve.tcp import CameraServer
+from serve.wsgi import HTTPServer
 
 BODY_SLACK = 1024 * 1024  # multipart overhead above MAX_CONTENT_LENGTH; Flask answers 413 in JSON
 # Requests queue while every worker is busy; that is normal under load, not worth a log line each.
@@ -33,15 +31,17 @@ class ServeServer:
         config, self.app = app.config, app
         self.state = app.extensions["digitlab"]
         self.threads = worker_threads(config["THREADS"])
-        self.http = create_server(
+        self.http = HTTPServer(
             app, host=config["HOST"], port=config["HTTP_PORT"], threads=self.threads,
-            max_request_body_size=config["MAX_CONTENT_LENGTH"] + BODY_SLACK,
-            channel_timeout=60, connection_limit=200, ident="digitlab")
+            max_body=config["MAX_CONTENT_LENGTH"] + BODY_SLACK,
+            header_timeout=config["HEADER_TIMEOUT"], body_timeout=config["BODY_TIMEOUT"],
+            connection_limit=config["CONNECTION_LIMIT"])
         self.camera = CameraServer(
             self.state.hub, host=config["HOST"], port=config["TCP_PORT"],
             token=config.get("CAMERA_TOKEN"), idle_timeout=config["IDLE_TIMEOUT"],
-            max_json=config["MAX_HEADER_JSON"], max_frame=config["MAX_FRAME_BYTES"],
-            legacy=config["LEGACY_CAMERAS"])
+            hello_timeout=config["HELLO_TIMEOUT"], message_timeout=config["MESSAGE_TIMEOUT"],
+            max_pending=config["MAX_PENDING_HELLOS"], max_json=config["MAX_HEADER_JSON"],
+            max_frame=config["MAX_FRAME_BYTES"], legacy=config["LEGACY_CAMERAS"])
         config["TCP_PORT"] = self.camera.port
         # A live video feed holds its worker for as long as someone watches: give it its own.
         self.state.video_feeds.on_change = self.resize_workers
@@ -51,14 +51,7 @@ class ServeServer:
     @property
     def http_port(self) -> int:
         """The bound HTTP port (useful with port 0)."""
-        if hasattr(self.http, "effective_listen"):  # several sockets (e.g. "localhost")
-            return self.http.effective_listen[0][1]
-        return self.http.effective_port
-
-    @property
-    def socket_map(self) -> dict:
-        """waitress's map of sockets (one server, or several behind a MultiSocketServer)."""
-        return self.http.map if hasattr(self.http, "effective_listen") else self.http._map
+        return self.http.port
 
     @property
     def tcp_port(self) -> int:
@@ -79,9 +72,8 @@ class ServeServer:
     def serve_http(self) -> None:
         """waitress's event loop, in short slices so stop() can end it from here."""
         while not self.stopping.is_set():
-            self.http.asyncore.loop(timeout=0.2, map=self.socket_map, count=1)
-        self.http.task_dispatcher.shutdown(timeout=5)
-        close_all(self.socket_map)
+            self.http.poll(timeout=0.2)
+        self.http.close()
 
     def stop(self) -> None:
         """Stop both servers and the inference worker."""

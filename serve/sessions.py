@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 WINDOW_SECONDS = 5.0
 MAX_OUTBOX = 1000  # results a client has not read yet before it counts as stuck
+LATENCY_BUCKETS_S = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)  # for /metrics
 
 
 @dataclass
@@ -40,6 +41,26 @@ class RateCounter:
         return round(len(self.times) / WINDOW_SECONDS, 2)
 
 
+class LatencyHistogram:
+    """Frame latencies counted into fixed buckets (Prometheus style: upper bounds in seconds)."""
+
+    def __init__(self, bounds=LATENCY_BUCKETS_S):
+        self.bounds, self.counts, self.sum = bounds, [0] * (len(bounds) + 1), 0.0
+
+    def observe(self, seconds: float) -> None:
+        """Count one latency."""
+        self.counts[next((i for i, b in enumerate(self.bounds) if seconds <= b), -1)] += 1
+        self.sum += seconds
+
+    def cumulative(self) -> list[tuple[str, int]]:
+        """(upper bound, how many at or below it), ending with +Inf."""
+        buckets, total = [], 0
+        for bound, count in zip([*map(str, self.bounds), "+Inf"], self.counts):
+            total += count
+            buckets.append((bound, total))
+        return buckets
+
+
 class ClientSession:
     """A camera's state: the worker takes frames from it, the connection sends its outbox."""
 
@@ -54,16 +75,20 @@ class ClientSession:
         self.outbox: deque[dict] = deque()  # result messages ready to send, in order
         self.received, self.processed, self.skipped = RateCounter(), RateCounter(), RateCounter()
         self.latencies: deque[float] = deque(maxlen=200)
+        self.histogram = LatencyHistogram()
+        self.last_frame_at: float | None = None  # time.monotonic() of the newest frame
         self.closed = False
         self.frame = None  # last decoded frame and its reading, for the live view
         self.reading: dict | None = None
         self.frame_version = 0
+        self.recent_cost = 0.0  # decayed seconds of decode + find work, for the hub's fairness
 
     def submit(self, seq: int, data: bytes) -> None:
         """Queue a frame; when the queue is full the oldest waiting frame is skipped."""
         with self.lock:
             entry = FrameEntry(seq, data)
             self.received.add(entry.received)
+            self.last_frame_at = entry.received
             if self.replies:
                 self.ledger.append(entry)
             if len(self.waiting) >= self.queue_size:
@@ -95,6 +120,7 @@ class ClientSession:
             now = time.monotonic()
             self.processed.add(now)
             self.latencies.append((now - entry.received) * 1000.0)
+            self.histogram.observe(now - entry.received)
             if frame is not None:
                 self.frame, self.reading = frame, reading
                 self.frame_version += 1
@@ -135,12 +161,27 @@ class ClientSession:
             self.outbox.clear()
             return messages, self.closed
 
+    def metrics(self) -> dict:
+        """Totals, the latency histogram and seconds since the last frame, for /metrics."""
+        with self.lock:
+            since = None if self.last_frame_at is None else time.monotonic() - self.last_frame_at
+            return {"received": self.received.total, "processed": self.processed.total,
+                    "skipped": self.skipped.total, "buckets": self.histogram.cumulative(),
+                    "latency_sum": self.histogram.sum, "seconds_since_last_frame": since,
+                    "connected_seconds": time.time() - self.connected_at}
+
+    @property
+    def address(self) -> str:
+        """The peer's address without its port ("10.0.0.7", "::1")."""
+        return self.peer.rpartition(":")[0].strip("[]") or self.peer
+
     def stats(self) -> dict:
         """What the monitoring page shows for this client."""
         with self.lock:
             now, latencies = time.monotonic(), sorted(self.latencies)
             return {
-                "client_id": self.client_id, "peer": self.peer, "protocol": self.protocol,
+                "client_id": self.client_id, "peer": self.peer, "address": self.address,
+                "protocol": self.protocol,
                 "connected_at": self.connected_at,
                 "fps_in": self.received.rate(now), "fps_processed": self.processed.rate(now),
                 "fps_skipped": self.skipped.rate(now),

@@ -7,6 +7,8 @@ import threading
 import time
 from functools import cached_property
 
+from flask import current_app
+
 from digitlab.predict import Predictor
 from serve.hub import CameraHub
 
@@ -52,13 +54,18 @@ class ServeState:
         self.video_feeds = Gate(config["MAX_VIDEO_FEEDS"])
         self.reload_lock = threading.Lock()
         self.hub = CameraHub(self, max_clients=config["MAX_CLIENTS"],
-                             max_batch=config["MAX_BATCH"], max_pixels=config["MAX_IMAGE_PIXELS"],
+                             max_pixels=config["MAX_FRAME_PIXELS"],
+                             max_decoded_bytes=config["MAX_DECODED_BYTES"],
                              queue_size=config["FRAME_QUEUE"])
 
     @property
     def model_name(self) -> str:
         """The registry name of the served model ("digits" in "digits@3")."""
         return self.predictor.registry_name or self.predictor.model_id.partition("@")[0]
+
+    def before_request(self) -> None:
+        """Pick up a newly promoted model (the predictor itself polls at most every ~2 s)."""
+        self.maybe_reload()
 
     def maybe_reload(self, force: bool = False) -> bool:
         """Swap in a newly promoted model (the predictor polls at most every ~2 s)."""
@@ -101,3 +108,8 @@ class ServeState:
     def close(self) -> None:
         """Stop the camera worker."""
         self.hub.stop()
+
+
+def state() -> ServeState:
+    """The running app's ServeState."""
+    return current_app.extensions["digitlab"]

@@ -8,17 +8,18 @@ from werkzeug.exceptions import BadRequest, Conflict, NotFound
 
 from digitlab.preprocess import EmptyImageError, to_mnist
 from digitlab.registry import RegistryError, UnknownModelError
-from serve.errors import limited, state, write_access
+from serve.auth import limited, write_access
 from serve.images import PNG_SIGNATURE, check_upload_type, decode, request_json
+from serve.state import state
 
 bp = Blueprint("training", __name__)
 
 
 def form_digit() -> int:
-    """The 'digit' form field as an int 0-9."""
+    """The 'digit' form field as an int: one ASCII 0-9 (not '³', '٣' or '３')."""
     text = request.form.get("digit", "").strip()
-    if not (len(text) == 1 and text.isdigit()):
-        raise BadRequest(f"the form field 'digit' must be one of 0-9, got {text!r}")
+    if len(text) != 1 or text not in "0123456789":
+        raise BadRequest(f"the form field 'digit' must be one of the ASCII digits 0-9, got {text!r}")
     return int(text)
 
 
@@ -48,7 +49,8 @@ def upload_training_data():
     for name, image28, original in prepared:
         sample = store.add(image28, digit, "upload", original_png=original)
         stored.append({"file": name, "id": sample.id, "duplicate": sample.duplicate})
-    return {"digit": digit, "stored": stored, "counts": string_keys(store.counts())}, 201
+    return {"success": True, "digit": digit, "count": len(stored), "stored": stored,
+            "counts": string_keys(store.counts())}, 201
 
 
 def string_keys(counts: dict) -> dict:
@@ -70,14 +72,30 @@ def training_stats():
 @bp.post("/retrain_model")
 @write_access
 def retrain_model():
-    """Start a background retrain job: 202 with its id, 409 when one is already running."""
-    from digitlab.jobs import JobAlreadyRunningError
+    """Start a background retrain job: 202 with its id, 409 when one runs or it cannot succeed.
+
+    Unlike the reference server, the training runs in a job process, not in this request:
+    the answer comes at once and GET status_url follows the job to its end.
+    """
+    from digitlab.jobs import JobAlreadyRunningError, check_options
+    from digitlab.retrain import MIN_SAMPLES, require_samples
 
     options = request_json(force=True) if request.content_length else {}
     if not isinstance(options, dict):
         raise BadRequest('the body must be a JSON object like {"mode": "finetune", "epochs": 2}')
     if "base" in options:
         raise BadRequest("a retrain starts from the served model; 'base' cannot be chosen")
+    try:
+        check_options(options)
+    except (TypeError, ValueError) as error:
+        raise BadRequest(str(error)) from None
+    minimum = options.get("min_samples", MIN_SAMPLES)
+    if not isinstance(minimum, int) or isinstance(minimum, bool):
+        raise BadRequest(f"min_samples must be an integer, got {minimum!r}")
+    try:  # refuse at once what the job would fail on: too few samples to learn from
+        require_samples(state().store, options.get("set_name"), minimum)
+    except ValueError as error:
+        raise Conflict(str(error)) from None
     try:  # the job manager checks the options against digitlab.retrain.retrain
         job = state().jobs.start_retrain(base=state().model_name, **options)
     except JobAlreadyRunningError as error:
@@ -86,7 +104,9 @@ def retrain_model():
         raise BadRequest(str(error)) from None
     job_id = job_identifier(job)
     location = url_for("training.job_status", job_id=job_id)
-    return {"job": job_id, "status_url": location}, 202, {"Location": location}
+    return ({"success": True, "job": job_id, "status_url": location,
+             "message": "retraining runs in the background; follow status_url"},
+            202, {"Location": location})
 
 
 def job_identifier(job) -> str:

@@ -13,7 +13,7 @@ import pytest
 from serve_fixtures import *  # noqa: F403 (the serve fixtures)
 from serve_fixtures import CameraClient, encode, scene, serving, wait_for
 
-from serve.jpegstream import split_jpeg_stream
+from serve.jpegstream import JpegStreamSplitter
 from serve.protocol import (
     ConnectionClosed,
     ProtocolError,
@@ -58,17 +58,14 @@ def test_jpeg_stream_splitter_handles_chunks_junk_and_embedded_jpegs(digits):
     assert cv2.imdecode(np.frombuffer(images[2], np.uint8), cv2.IMREAD_UNCHANGED) is not None
     stream = b"\xff\xd9junk" + b"".join(image + b"\xff\xd9" for image in images)
     for seed in range(20):
-        rng, buffer, found = random.Random(seed), bytearray(), []
+        rng, splitter, found = random.Random(seed), JpegStreamSplitter(), []
         position = 0
         while position < len(stream):
             step = rng.randint(1, 700)
-            buffer += stream[position:position + step]
+            found += splitter.feed(stream[position:position + step])
             position += step
-            complete, consumed = split_jpeg_stream(buffer)
-            found += complete
-            del buffer[:consumed]
         assert found == images
-    assert split_jpeg_stream(b"\xff\xd8\x00\x00garbage\xff\xd8")[0] == []
+    assert JpegStreamSplitter().feed(b"\xff\xd8\x00\x00garbage\xff\xd8") == []
 
 
 def test_hello_results_in_order_and_readings(live_server, digits, predictor):
@@ -217,7 +214,7 @@ def test_legacy_buffer_is_bounded(live_server):
 def open_live_view(port: int, client_id: str) -> socket.socket:
     """Start watching a camera's MJPEG feed; return once its first bytes arrived."""
     viewer = socket.create_connection(("127.0.0.1", port), timeout=10)
-    viewer.sendall(f"GET /video_feed/{client_id} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+    viewer.sendall(f"GET /video_feed/{client_id} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
     assert viewer.recv(4096).startswith(b"HTTP/1.1 200")
     return viewer
 
@@ -232,7 +229,7 @@ def test_live_views_get_their_own_workers_and_the_api_keeps_answering(predictor,
         wait_for(lambda: len(dispatcher.threads) - dispatcher.stop_count == 4)
         # three feeds hold three workers; the fourth still serves requests at once
         connection = socket.create_connection(("127.0.0.1", server.http_port), timeout=5)
-        connection.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        connection.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
         assert connection.recv(4096).startswith(b"HTTP/1.1 200")
         connection.close()
         for viewer in viewers:
