@@ -1,5 +1,6 @@
 """Benchmark `digitlab serve`: /predict throughput and p99 against a reference-style Flask dev
-server that calls model.predict per request, then 4 cameras x 15 fps of 640x480 JPEG frames.
+server that calls model.predict per request, then 4 cameras x 15 fps of 640x480 JPEG frames,
+alone and next to a hostile camera (a legacy FF 00 flood, then 25 MP 16-bit PNG frames).
 
 Prints JSON (and writes bench/results/serve.json). Run by hand: `python bench/serve.py`.
 The /predict rounds alternate between the two servers and the ratio is the median of the
@@ -203,6 +204,49 @@ def run_cameras(port: int, frames: list, cameras: int, fps: float, seconds: floa
             "latency_p95_ms": round(float(np.percentile(values, 95)), 1)}
 
 
+def hostile_neighbour(port: int, seconds: float, stop: threading.Event) -> dict:
+    """A hostile camera: a legacy stream of FF 00 pairs for half the time, then 25 MP PNG frames."""
+    counts = {"legacy_connections": 0, "legacy_bytes": 0, "png_frames": 0, "png_refused": 0}
+    huge = np.zeros((5000, 5000, 4), np.uint16)
+    huge[::97] = 65535
+    png = cv2.imencode(".png", huge, [cv2.IMWRITE_PNG_COMPRESSION, 9])[1].tobytes()
+    flood, started = b"\xff\x00" * 32768, time.perf_counter()
+    while not stop.is_set() and time.perf_counter() - started < seconds / 2:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=5) as connection:
+                counts["legacy_connections"] += 1
+                connection.sendall(b"\xff\xd8\xff\xda\x00\x02")
+                while not stop.is_set() and time.perf_counter() - started < seconds / 2:
+                    connection.sendall(flood)
+                    counts["legacy_bytes"] += len(flood)
+        except OSError:
+            continue
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as connection:
+        connection.sendall(pack_message({"type": "hello", "protocol": 1, "client_id": "hostile"}))
+        read_message(connection)
+        while not stop.is_set():
+            connection.sendall(pack_message({"type": "frame", "seq": counts["png_frames"]}, png))
+            counts["png_frames"] += 1
+            counts["png_refused"] += "error" in read_message(connection)[0]
+    counts["png_bytes_each"] = len(png)
+    return counts
+
+
+def run_noisy_neighbour(port: int, frames: list, cameras: int, fps: float, seconds: float) -> dict:
+    """The camera round again, with one hostile camera (hostile_neighbour) beside the others."""
+    stop, hostile = threading.Event(), {}
+    neighbour = threading.Thread(target=lambda: hostile.update(hostile_neighbour(port, seconds,
+                                                                                 stop)))
+    neighbour.start()
+    time.sleep(3.0)  # the neighbour encodes its PNG first (its flood then runs half the round)
+    try:
+        report = run_cameras(port, frames, cameras, fps, seconds)
+    finally:
+        stop.set()
+        neighbour.join(timeout=60)
+    return {**report, "hostile": hostile}
+
+
 def tiny_registry(folder: Path) -> None:
     """Train the `fast` model for one epoch on 3000 images into folder/models (no default model)."""
     from digitlab.registry import Registry
@@ -287,6 +331,8 @@ def main(argv=None) -> int:
         stop_process(processes.pop("reference"), timeout=30)
         report["cameras"] = run_cameras(tcp_port, frames, arguments.cameras, arguments.fps,
                                         arguments.camera_seconds)
+        report["cameras_with_noisy_neighbour"] = run_noisy_neighbour(
+            tcp_port, frames, arguments.cameras, arguments.fps, arguments.camera_seconds)
     finally:
         for process in processes.values():
             stop_process(process, timeout=30)

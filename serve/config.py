@@ -32,6 +32,7 @@ DEFAULTS: dict[str, object] = {
     "MAX_PENDING_HELLOS": 64,  # camera connections still in hello; the oldest is dropped for a new one
     "HELLO_TIMEOUT": 5.0,  # seconds from connect to a complete hello (or a legacy camera's first JPEG)
     "MESSAGE_TIMEOUT": 10.0,  # seconds from a message's first byte to its last
+    "CAMERA_BYTES_PER_SECOND": 8 * MIB,  # each camera connection is read no faster than this
     "FRAME_QUEUE": 2,
     "MAX_FRAME_BYTES": 4 * MIB,
     "MAX_HEADER_JSON": 4 * 1024,

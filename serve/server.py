@@ -41,7 +41,8 @@ class ServeServer:
             token=config.get("CAMERA_TOKEN"), idle_timeout=config["IDLE_TIMEOUT"],
             hello_timeout=config["HELLO_TIMEOUT"], message_timeout=config["MESSAGE_TIMEOUT"],
             max_pending=config["MAX_PENDING_HELLOS"], max_json=config["MAX_HEADER_JSON"],
-            max_frame=config["MAX_FRAME_BYTES"], legacy=config["LEGACY_CAMERAS"])
+            max_frame=config["MAX_FRAME_BYTES"], legacy=config["LEGACY_CAMERAS"],
+            max_bytes_per_second=config["CAMERA_BYTES_PER_SECOND"])
         config["TCP_PORT"] = self.camera.port
         # A live video feed holds its worker for as long as someone watches: give it its own.
         self.state.video_feeds.on_change = self.resize_workers

@@ -24,6 +24,34 @@ from serve.protocol import (
 logger = logging.getLogger(__name__)
 
 
+class ThrottledSocket:
+    """A connection whose reads keep to a byte rate (a token bucket with a small burst).
+
+    Reading no faster than that lets TCP's own back-pressure slow a flooding client down, so a
+    hostile stream costs this server a bounded amount of work however fast it can send.
+    """
+
+    BURST_BYTES = 512 * 1024  # a usual frame passes at once; a flood soon waits
+
+    def __init__(self, connection: socket.socket, bytes_per_second: float):
+        self.connection, self.rate = connection, float(bytes_per_second)
+        self.burst = min(self.rate, self.BURST_BYTES)
+        self.tokens, self.refilled = self.burst, time.monotonic()
+
+    def recv(self, size: int) -> bytes:
+        """socket.recv, then a pause when the connection is over its rate."""
+        chunk = self.connection.recv(size)
+        now = time.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self.refilled) * self.rate) - len(chunk)
+        self.refilled = now
+        if self.tokens < 0:
+            time.sleep(-self.tokens / self.rate)
+        return chunk
+
+    def __getattr__(self, name):
+        return getattr(self.connection, name)
+
+
 class CameraServer:
     """Accepts camera connections on a listening socket and feeds their frames to the hub.
 
@@ -37,8 +65,10 @@ class CameraServer:
     def __init__(self, hub: CameraHub, host: str = "127.0.0.1", port: int = 8001,
                  token: str | None = None, idle_timeout: float = 30.0,
                  hello_timeout: float = 5.0, message_timeout: float = 10.0, max_pending: int = 64,
-                 max_json: int = 4096, max_frame: int = 4 * 1024 * 1024, legacy: bool = True):
+                 max_json: int = 4096, max_frame: int = 4 * 1024 * 1024, legacy: bool = True,
+                 max_bytes_per_second: float = 8 * 1024 * 1024):
         self.hub, self.token, self.idle_timeout = hub, token, idle_timeout
+        self.max_bytes_per_second = max_bytes_per_second
         self.hello_timeout, self.message_timeout = hello_timeout, message_timeout
         self.max_pending = max_pending
         self.legacy = legacy and token is None  # a raw JPEG stream cannot carry a token
@@ -101,13 +131,14 @@ class CameraServer:
         """Serve one connection: legacy when it starts with a JPEG SOI, else protocol v1."""
         peer = f"{address[0]}:{address[1]}"
         hello_deadline = time.monotonic() + self.hello_timeout
+        throttled = ThrottledSocket(connection, self.max_bytes_per_second)
         try:
-            first = receive_exactly(connection, 2, deadline=hello_deadline)
+            first = receive_exactly(throttled, 2, deadline=hello_deadline)
             if first == JPEG_START:
                 if self.legacy:
-                    self.serve_legacy(connection, peer, first, hello_deadline)
+                    self.serve_legacy(throttled, peer, first, hello_deadline)
             else:
-                self.serve_v1(connection, peer, first, hello_deadline)
+                self.serve_v1(throttled, peer, first, hello_deadline)
         except (ConnectionClosed, OSError):
             pass
         except Exception:
@@ -118,7 +149,7 @@ class CameraServer:
                 self.pending.pop(connection, None)
             shutdown(connection)
 
-    def serve_legacy(self, connection: socket.socket, peer: str, first: bytes,
+    def serve_legacy(self, connection: ThrottledSocket, peer: str, first: bytes,
                      hello_deadline: float) -> None:
         """The reference client: back-to-back JPEGs (stray bytes between them), nothing sent back.
 
@@ -131,7 +162,7 @@ class CameraServer:
             while True:
                 images = splitter.feed(chunk)
                 if images and session is None:
-                    self.joined(connection)
+                    self.joined(connection.connection)
                     session = self.hub.connect(peer, peer, "legacy", replies=False)
                     if session is None:
                         return
@@ -160,7 +191,7 @@ class CameraServer:
             if session is not None:
                 self.hub.disconnect(session)
 
-    def serve_v1(self, connection: socket.socket, peer: str, first: bytes,
+    def serve_v1(self, connection: ThrottledSocket, peer: str, first: bytes,
                  hello_deadline: float) -> None:
         """Protocol v1: hello, then frames; results are sent by a writer thread in order."""
         try:
@@ -174,7 +205,7 @@ class CameraServer:
             send_quietly(connection, {"type": "error", "error": "no complete hello within "
                                       f"{self.hello_timeout:g} s of connecting"})
             return
-        self.joined(connection)
+        self.joined(connection.connection)
         session = self.hub.connect(client_id, peer, "v1")
         if session is None:
             send_quietly(connection, {"type": "error", "error": "too many cameras connected"})

@@ -66,6 +66,7 @@ def test_retrain_runs_in_background_while_predictions_keep_answering(private_ser
     try:
         status, started = call(server.http_port, "POST", "/retrain_model", TINY_JOB, AUTH)
         assert status == 202, started
+        assert started["success"] is True  # the reference server's key
         job_url = started["status_url"]
         assert job_url == f"/jobs/{started['job']}"
         again, refused = call(server.http_port, "POST", "/retrain_model", TINY_JOB, AUTH)
