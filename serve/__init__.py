@@ -19,7 +19,7 @@ def create_app(config=None) -> Flask:
     app.json.sort_keys = False
     if config is not None:
         app.config.update(config)
-    if not app.config.get("TOKEN"):
+    if not app.config["TOKEN"]:
         app.config["TOKEN"] = secrets.token_urlsafe(24)
         app.config["TOKEN_GENERATED"] = True
 

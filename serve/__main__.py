@@ -21,6 +21,7 @@ def main(argv=None) -> int:
 
     from digitlab.predict import ModelNotFoundError
     from serve import create_app
+    from serve.auth import is_loopback
     from serve.server import ServeServer
 
     try:
@@ -37,10 +38,10 @@ def main(argv=None) -> int:
     print(f"HTTP     http://{host}:{server.http_port}/  (monitoring page, API)")
     print(f"cameras  {host}:{server.tcp_port}  (protocol v1; legacy raw JPEG "
           f"{'on' if server.camera.legacy else 'off'})")
-    if app.config.get("TOKEN_GENERATED"):
+    if app.config["TOKEN_GENERATED"]:
         print(f"write token (upload, retrain, promote): {app.config['TOKEN']}\n"
               "  set DIGITLAB_SERVE_TOKEN or --token to choose your own")
-    if host not in ("127.0.0.1", "localhost", "::1") and not app.config.get("CAMERA_TOKEN"):
+    if not is_loopback(host) and not app.config["CAMERA_TOKEN"]:
         print("warning: cameras can connect without a token; set --camera-token", file=sys.stderr)
     sys.stdout.flush()
 

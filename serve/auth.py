@@ -29,7 +29,7 @@ def is_loopback(host: str) -> bool:
 def allowed_hosts(config) -> frozenset[str] | None:
     """Host names requests may carry, or None for any (bound beyond loopback, no list given)."""
     extra = frozenset(name.strip().lower().strip("[]")
-                      for name in str(config.get("ALLOWED_HOSTS") or "").split(",")
+                      for name in str(config["ALLOWED_HOSTS"] or "").split(",")
                       if name.strip())
     if is_loopback(str(config["HOST"])) or extra:
         return LOOPBACK_NAMES | extra

@@ -38,7 +38,12 @@ DEFAULTS: dict[str, object] = {
     "MAX_HEADER_JSON": 4 * 1024,
     "IDLE_TIMEOUT": 30.0,
     "LEGACY_CAMERAS": True,
+    "SAMPLES_PATH": None,  # the sample store; None: data_dir()/samples.sqlite
 }
+# Keys set by code, never from the environment: a ready Predictor (tests, notebooks embed one)
+# and what create_app derives (a generated token, the Host names to accept).
+INTERNAL_DEFAULTS: dict[str, object] = {"PREDICTOR": None, "TOKEN_GENERATED": False,
+                                        "HOST_NAMES": None}
 ENV_PREFIX = "DIGITLAB_SERVE_"
 
 
@@ -59,7 +64,7 @@ def convert(key: str, text: str):
 def from_environment(environ: Mapping[str, str] | None = None) -> dict:
     """The defaults with every DIGITLAB_SERVE_* variable applied."""
     environ = os.environ if environ is None else environ
-    config = dict(DEFAULTS)
+    config = {**DEFAULTS, **INTERNAL_DEFAULTS}
     for key in DEFAULTS:
         if environ.get(ENV_PREFIX + key):
             config[key] = convert(key, environ[ENV_PREFIX + key])

@@ -42,7 +42,7 @@ def status():
             "model": served.predictor.model_id,
             "uptime_s": round(time.time() - served.started, 1),
             "http": {"in_flight": served.requests.active, "max_in_flight": served.requests.limit},
-            "camera_port": current_app.config.get("TCP_PORT"),
+            "camera_port": current_app.config["TCP_PORT"],
             "cameras": cameras}
 
 

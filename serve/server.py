@@ -38,7 +38,7 @@ class ServeServer:
             connection_limit=config["CONNECTION_LIMIT"])
         self.camera = CameraServer(
             self.state.hub, host=config["HOST"], port=config["TCP_PORT"],
-            token=config.get("CAMERA_TOKEN"), idle_timeout=config["IDLE_TIMEOUT"],
+            token=config["CAMERA_TOKEN"], idle_timeout=config["IDLE_TIMEOUT"],
             hello_timeout=config["HELLO_TIMEOUT"], message_timeout=config["MESSAGE_TIMEOUT"],
             max_pending=config["MAX_PENDING_HELLOS"], max_json=config["MAX_HEADER_JSON"],
             max_frame=config["MAX_FRAME_BYTES"], legacy=config["LEGACY_CAMERAS"],

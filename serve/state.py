@@ -48,7 +48,7 @@ class ServeState:
 
     def __init__(self, config):
         self.config = config
-        self.predictor = config.get("PREDICTOR") or Predictor.load(config["MODEL"])
+        self.predictor = config["PREDICTOR"] or Predictor.load(config["MODEL"])
         self.started = time.time()
         self.requests = Gate(config["MAX_IN_FLIGHT"])
         self.video_feeds = Gate(config["MAX_VIDEO_FEEDS"])
@@ -89,7 +89,7 @@ class ServeState:
         """The sample store (data_dir()/samples.sqlite unless SAMPLES_PATH is set)."""
         from digitlab.store import SampleStore
 
-        return SampleStore(self.config.get("SAMPLES_PATH"))
+        return SampleStore(self.config["SAMPLES_PATH"])
 
     @cached_property
     def registry(self):
@@ -103,7 +103,7 @@ class ServeState:
         """The background job manager (runs_dir()/jobs), retraining on this server's samples."""
         from digitlab.jobs import JobManager
 
-        return JobManager(store_path=self.config.get("SAMPLES_PATH"))
+        return JobManager(store_path=self.config["SAMPLES_PATH"])
 
     def close(self) -> None:
         """Stop the camera worker."""

@@ -102,18 +102,11 @@ def retrain_model():
         raise Conflict(str(error)) from None
     except (TypeError, ValueError) as error:
         raise BadRequest(str(error)) from None
-    job_id = job_identifier(job)
+    job_id = job["id"]
     location = url_for("training.job_status", job_id=job_id)
     return ({"success": True, "job": job_id, "status_url": location,
              "message": "retraining runs in the background; follow status_url"},
             202, {"Location": location})
-
-
-def job_identifier(job) -> str:
-    """A job's id, whether the manager returns an object, a dict or the id itself."""
-    if isinstance(job, str):
-        return job
-    return str(job["id"] if isinstance(job, dict) else job.id)
 
 
 @bp.get("/jobs/<job_id>")
@@ -123,7 +116,7 @@ def job_status(job_id: str):
         status = state().jobs.status(job_id)
     except (KeyError, FileNotFoundError, ValueError):
         raise NotFound(f"no job {job_id!r}") from None
-    return status if isinstance(status, dict) else status.to_dict()
+    return status
 
 
 @bp.post("/promote")
