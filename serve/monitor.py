@@ -17,6 +17,7 @@ bp = Blueprint("monitor", __name__)
 FEED_FPS = 10.0
 VIEW_MIN_SIDE = 240  # tiny frames (28x28) are enlarged so their annotation can be read
 BOUNDARY = "frame"
+BLANK_DIGIT = np.zeros((28, 28), np.float32)  # what /healthz runs through the model
 
 
 @bp.get("/")
@@ -54,8 +55,14 @@ def openapi():
 
 @bp.get("/healthz")
 def healthz():
-    """Liveness and readiness: the model is loaded and answers."""
-    return {"status": "ok", "model": state().predictor.model_id}
+    """Liveness and readiness: the model is loaded and answers (one blank 28x28 through it)."""
+    predictor = state().predictor
+    try:
+        predictor.predict([BLANK_DIGIT])
+    except Exception as error:  # the process is up but cannot serve: not ready
+        raise ServiceUnavailable(f"the model {predictor.model_id} does not answer: "
+                                 f"{type(error).__name__}", retry_after=RETRY_AFTER_SECONDS) from None
+    return {"status": "ok", "model": predictor.model_id}
 
 
 def annotate(frame: np.ndarray, reading: dict | None) -> bytes:
