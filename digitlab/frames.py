@@ -17,11 +17,20 @@ from digitlab.preprocess import (
     as_gray,
     histogram,
     ink_map,
+    label_components,
     noise_level,
     quantile_level,
+    select_labels,
     to_uint8,
 )
-from digitlab.segment import SCORED_ASPECT, digit_image, piece, scored_columns, split_columns
+from digitlab.segment import (
+    SCORED_ASPECT,
+    DigitImages,
+    member_mask,
+    piece,
+    scored_columns,
+    split_columns,
+)
 
 
 @dataclass
@@ -59,12 +68,12 @@ def frame_mask(ink: np.ndarray) -> np.ndarray | None:
     ink8 = to_uint8(ink)
     noise = noise_level(np.ascontiguousarray(ink8[::2, ::2]))
     floor = max(MIN_THRESHOLD, quantile_level(histogram(ink8), 0.5) + NOISE_MARGIN * noise)
-    count, labels, stats, _ = cv2.connectedComponentsWithStats((ink8 > 255 * floor).astype(np.uint8))
+    _, labels, stats = label_components((ink8 > 255 * floor).astype(np.uint8))
     inside = ~touching_edge(stats, ink.shape) & (stats[:, cv2.CC_STAT_AREA] >= 4)
     inside[0] = False
     if not inside.any():
         return None
-    candidates = inside[labels].astype(np.uint8)
+    candidates = select_labels(labels, inside.view(np.uint8))
     level = quantile_level(histogram(ink8, candidates), 0.95)
     if level < MIN_CONTRAST:
         return None
@@ -136,24 +145,24 @@ def find_digits(frame, min_height_fraction: float = 0.03, max_height_fraction: f
         return []
     frame_height, frame_width = mask.shape
     min_height = max(MIN_DIGIT_PIXELS * 2, min_height_fraction * frame_height)
-    _, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    _, labels, stats = label_components(mask)
     edge = touching_edge(stats, mask.shape)
     parts = []
     for label in np.argsort(-stats[1:, cv2.CC_STAT_AREA])[:MAX_PARTS] + 1:
         x, y, width, height, area = (int(value) for value in stats[label])
         if not edge[label] and area >= max(4, (0.15 * min_height) ** 2):
             parts.append([x, y, x + width, y + height, [label]])
-    found = []
+    found, images = [], DigitImages(ink, labels)
     for x0, y0, x1, y1, members in merge_parts(parts):
         height = y1 - y0
         if not min_height <= height <= max_height_fraction * frame_height:
             continue
-        member = np.isin(labels[y0:y1, x0:x1], members).astype(np.uint8)
+        member = member_mask(labels[y0:y1, x0:x1], members)
         if member.mean() < MIN_DENSITY:
             continue
         columns = split_columns(member, split_aspect)
         if score is not None and member.shape[1] >= SCORED_ASPECT * height:
-            columns = scored_columns(member, ink, labels, members, (x0, y0), min_height, columns, score)
+            columns = scored_columns(member, images, members, (x0, y0), min_height, columns, score)
         for start, stop in columns:
             found_piece = piece(member, (x0, y0), start, stop, min_height)
             if found_piece is not None:
@@ -161,9 +170,8 @@ def find_digits(frame, min_height_fraction: float = 0.03, max_height_fraction: f
                 found.append((x, y, width, height, members, cuts))
     digits = []
     for x, y, width, height, members, cuts in reading_order(found):
-        try:
-            image = digit_image(ink, labels, members, (x, y, width, height), cuts)
-        except EmptyImageError:
+        image = images.get(members, (x, y, width, height), cuts)
+        if image is None:
             continue
         box = [round(value / factor) for value in (x, y, width, height)]
         digits.append(DigitBox(*box, image=image))

@@ -275,10 +275,23 @@ class Predictor:
 
     def read(self, frame: np.ndarray) -> Reading:
         """Find the digits in a frame or photo and read them left to right."""
-        boxes = find_digits(frame, score=self.probabilities)
+        scored = {}  # id -> (image, probabilities) of the crops the model-guided cuts read
+
+        def score(images):
+            """The model's probabilities, remembered per crop."""
+            probabilities = self.probabilities(images)
+            scored.update({id(image): (image, p) for image, p in zip(images, probabilities)})
+            return probabilities
+
+        boxes = find_digits(frame, score=score)
         if not boxes:
             return Reading(text="", digits=[])
-        predictions = self.predict([box.image for box in boxes])
+        batch = self.prepare([box.image for box in boxes])
+        known = [scored.get(id(box.image), (None, None))[1] for box in boxes]
+        unread = [index for index, p in enumerate(known) if p is None]  # read each crop once
+        fresh = iter(self.backend(batch[unread]) if unread else [])
+        known = [next(fresh) if p is None else p for p in known]
+        predictions = [self.to_prediction(p, image[..., 0]) for p, image in zip(known, batch)]
         digits = [DigitReading(p.digit, p.confidence, box.box, p.uncertain)
                   for p, box in zip(predictions, boxes)]
         return Reading(text="".join(str(d.digit) for d in digits), digits=digits)

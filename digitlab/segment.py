@@ -10,7 +10,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from digitlab.preprocess import EmptyImageError, to_mnist
+from digitlab.preprocess import EmptyImageError, mnist_from_gray
 
 DIGIT_ASPECT = 0.75
 VALLEY_SHARE = 0.5
@@ -53,6 +53,7 @@ MAX_PIECE_ASPECT = 1.6  # flat MNIST digits (a long "2", a wide "4") reach about
 DIGIT_COST = 0.15  # log-confidence each extra digit must earn: ties go to fewer digits
 SURE = 0.98  # when the model reads every piece of the projection split this surely, keep it
 ASPECT_WEIGHT = 0.25  # how much a piece's shape counts next to the log-confidence
+MOST_GAIN = 1e-6 - DIGIT_COST  # no piece gains more: its log-confidence and shape term are <= 0
 # Per digit, mean and spread of log(width / height) of the ink box over the MNIST training set
 # (a test recomputes them): a "0" as wide as two digits is unlikely.
 LOG_ASPECT = np.array([(-0.108, 0.200), (-0.943, 0.462), (-0.074, 0.222), (-0.240, 0.214),
@@ -74,17 +75,30 @@ def candidate_cuts(member: np.ndarray, heuristic: list[tuple[int, int]]) -> list
     return sorted(set(cuts) | {start for start, _ in heuristic[1:]})
 
 
-def read_pieces(spans, member, ink, labels, members, origin, min_height, score) -> dict:
+def within_pieces(spans, known, width: int, most: float) -> list[tuple[int, int]]:
+    """The spans on some way from column 0 to width made of at most `most` spans (known ones too)."""
+    every = sorted([*spans, *known])
+    before, after = {0: 0}, {width: 0}  # fewest spans from column 0 to a cut, and from it to width
+    for start, stop in every:
+        if start in before:
+            before[stop] = min(before.get(stop, len(every)), before[start] + 1)
+    for start, stop in sorted(every, key=lambda span: -span[1]):
+        if stop in after:
+            after[start] = min(after.get(start, len(every)), after[stop] + 1)
+    unreachable = len(every) + 1
+    return [(start, stop) for start, stop in spans
+            if before.get(start, unreachable) + 1 + after.get(stop, unreachable) <= most]
+
+
+def read_pieces(spans, member, made, members, origin, min_height, score) -> dict:
     """(start, stop) -> (gain, confidence) for each column span whose ink reads as one piece."""
     images, aspects, kept = [], [], []
     for start, stop in spans:
         found = piece(member, origin, start, stop, min_height)
-        if found is None:
+        image = None if found is None else made.get(members, found[:4], found[4])
+        if image is None:
             continue
-        try:
-            images.append(digit_image(ink, labels, members, found[:4], found[4]))
-        except EmptyImageError:
-            continue
+        images.append(image)
         aspects.append(found[2] / found[3])
         kept.append((start, stop))
     if not images:
@@ -97,15 +111,15 @@ def read_pieces(spans, member, ink, labels, members, origin, min_height, score) 
     return {span: (float(g), float(c)) for span, g, c in zip(kept, gain, confidence)}
 
 
-def scored_columns(member, ink, labels, members, origin, min_height, heuristic, score):
+def scored_columns(member, made, members, origin, min_height, heuristic, score):
     """Column ranges of the digits in a group, chosen by how well the model reads the pieces.
 
-    When the model is unsure of the projection split, every run between candidate cuts is
-    read, and the segmentation with the highest summed gain (log-confidence plus the piece's
+    When the model is unsure of the projection split, every run between candidate cuts that
+    lies on a way with few enough pieces to beat that split is read, and the segmentation with the highest summed gain (log-confidence plus the piece's
     shape likelihood, less DIGIT_COST per digit) wins: touching digits are cut where both
     halves read as digits, and one wide digit stays whole.
     """
-    arguments = (member, ink, labels, members, origin, min_height, score)
+    arguments = (member, made, members, origin, min_height, score)
     first = read_pieces(heuristic, *arguments)
     if all(span in first and first[span][1] >= SURE for span in heuristic):
         return heuristic  # MNIST-trained models are sure of digit halves too: trust only doubt
@@ -114,6 +128,9 @@ def scored_columns(member, ink, labels, members, origin, min_height, heuristic, 
     spans = [(start, stop) for i, start in enumerate(positions) for stop in positions[i + 1:]
              if MIN_PIECE_WIDTH * height <= stop - start <= MAX_PIECE_ASPECT * height
              and (start, stop) not in first]
+    if all(span in first for span in heuristic):  # a way of more pieces cannot beat this one
+        most = sum(first[span][0] for span in heuristic) / MOST_GAIN
+        spans = within_pieces(spans, first, width, most)
     pieces = {**first, **read_pieces(spans, *arguments)}
     best = {0: (0.0, [])}  # position -> (score, column ranges) of the best way to read up to it
     for stop in positions[1:]:
@@ -136,13 +153,23 @@ def piece(member, origin, start, stop, min_height):
     return origin[0] + x, origin[1] + y, width, height, cuts
 
 
+def member_mask(labels: np.ndarray, members: list[int]) -> np.ndarray:
+    """uint8 mask (0 or 1) of the pixels whose label is one of members."""
+    if len(members) > 4:
+        return np.isin(labels, members).view(np.uint8)
+    mask = labels == members[0]
+    for label in members[1:]:
+        mask |= labels == label
+    return mask.view(np.uint8)
+
+
 def digit_image(ink, labels, members, box, cuts) -> np.ndarray:
     """to_mnist of one digit's own ink (its components, between its cut columns) on black."""
     x, y, width, height = box
     pad = max(2, height // 5)
     top, left = max(0, y - pad), max(0, x - pad)
     bottom, right = min(ink.shape[0], y + height + pad), min(ink.shape[1], x + width + pad)
-    member = np.isin(labels[top:bottom, left:right], members).astype(np.uint8)
+    member = member_mask(labels[top:bottom, left:right], members)
     radius = max(1, height // 25)
     member = cv2.dilate(member, np.ones((2 * radius + 1, 2 * radius + 1), np.uint8))
     if cuts[0] is not None:
@@ -150,4 +177,22 @@ def digit_image(ink, labels, members, box, cuts) -> np.ndarray:
     if cuts[1] is not None:
         member[:, max(0, cuts[1] - left):] = 0
     crop = np.where(member > 0, ink[top:bottom, left:right], np.float32(0.0))
-    return to_mnist(cv2.copyMakeBorder(crop, 2, 2, 2, 2, cv2.BORDER_CONSTANT, value=0.0))
+    # The ink map is float32 in [0, 1] already: what to_mnist's as_gray would give.
+    return mnist_from_gray(cv2.copyMakeBorder(crop, 2, 2, 2, 2, cv2.BORDER_CONSTANT, value=0.0))
+
+
+class DigitImages:
+    """A frame's digit images, each made once: the model-guided cuts and the final read share them."""
+
+    def __init__(self, ink: np.ndarray, labels: np.ndarray):
+        self.ink, self.labels, self.made = ink, labels, {}
+
+    def get(self, members, box, cuts) -> np.ndarray | None:
+        """digit_image of one piece of ink, or None where it holds no digit."""
+        key = (tuple(members), tuple(box), cuts)
+        if key not in self.made:
+            try:
+                self.made[key] = digit_image(self.ink, self.labels, members, box, cuts)
+            except EmptyImageError:
+                self.made[key] = None
+        return self.made[key]

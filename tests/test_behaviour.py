@@ -119,3 +119,60 @@ def test_guided_cuts_leave_separate_digits_alone(predictor, mnist):
     projection_only = read_scenes(predictor, mnist, 4, (0.2, 0.6), False, 40, guided=False)
     guided = read_scenes(predictor, mnist, 4, (0.2, 0.6), False, 40, guided=True)
     assert guided >= projection_only - 0.05, (projection_only, guided)
+
+
+def touching_frames(mnist, count: int = 12):
+    """Paper frames of two or three touching MNIST digits (the model guides their cuts)."""
+    from digitlab.synthetic import ink_is_one_blob
+
+    (_, _), (x_test, _) = mnist
+    rng = np.random.default_rng(11)
+    frames = []
+    while len(frames) < count:
+        chosen = rng.choice(len(x_test), 2 + len(frames) % 2, replace=False)
+        frame, _ = paper_frame(list(x_test[chosen]), gap=-0.1, shadow=False, rng=rng)
+        if ink_is_one_blob(frame):
+            frames.append(frame)
+    return frames
+
+
+def test_pruned_cut_search_finds_what_the_full_search_finds(predictor, mnist, monkeypatch):
+    from digitlab import segment
+    from digitlab.frames import find_digits
+
+    (_, _), (x_test, _) = mnist
+    rng = np.random.default_rng(0)  # the camera frames of bench/serve.py: one wide, unsure digit
+    frames = [paper_frame(list(x_test[rng.choice(len(x_test), 4, replace=False)]), rng=index)[0]
+              for index in range(8)] + touching_frames(mnist)
+    dropped, prune = [], segment.within_pieces
+
+    def counted(spans, *rest):
+        """within_pieces, noting how many spans it left out."""
+        kept = prune(spans, *rest)
+        dropped.append(len(spans) - len(kept))
+        return kept
+
+    monkeypatch.setattr(segment, "within_pieces", counted)
+    pruned = [[box.box for box in find_digits(frame, score=predictor.probabilities)] for frame in frames]
+    assert sum(dropped) > 0  # the premise: some searches were cut short
+    monkeypatch.setattr(segment, "within_pieces", lambda spans, *_: spans)
+    full = [[box.box for box in find_digits(frame, score=predictor.probabilities)] for frame in frames]
+    assert pruned == full
+
+
+def test_reading_runs_the_model_once_per_crop(predictor, mnist, monkeypatch):
+    from digitlab.frames import find_digits
+
+    seen = []
+    backend = predictor.backend
+    monkeypatch.setattr(predictor, "backend", lambda batch: seen.append(len(batch)) or backend(batch))
+    for frame in touching_frames(mnist, 6):
+        seen.clear()
+        reading = predictor.read(frame)
+        read_images = sum(seen)
+        seen.clear()
+        boxes = find_digits(frame, score=predictor.probabilities)
+        predictions = predictor.predict([box.image for box in boxes])
+        assert reading.text == "".join(str(p.digit) for p in predictions)
+        assert [d.confidence for d in reading.digits] == [p.confidence for p in predictions]
+        assert read_images == sum(seen) - len(boxes)  # the final crops were all read while cutting

@@ -364,3 +364,35 @@ def test_digit_shape_table_matches_mnist(mnist):
         log_aspect = np.log([width / height for _, _, width, height in boxes])
         assert abs(log_aspect.mean() - LOG_ASPECT[digit, 0]) < 0.02, digit
         assert abs(log_aspect.std() - LOG_ASPECT[digit, 1]) < 0.02, digit
+
+
+def test_fast_forms_match_the_plain_cv2_and_numpy_ones():
+    from digitlab.preprocess import histogram, label_components, noise_level, select_labels
+
+    rng = np.random.default_rng(0)
+    for shape in [(67, 64), (40, 300), (360, 480)]:
+        image8 = rng.integers(0, 256, shape).astype(np.uint8)
+        image8[rng.random(shape) < 0.6] = 0  # mostly background, like an ink map
+        mask = (rng.random(shape) < 0.3).astype(np.uint8) * 255
+        plain = cv2.calcHist([image8], [0], mask, [256], [0, 256]).ravel()
+        assert np.array_equal(histogram(image8, mask), plain)
+        residual = cv2.absdiff(image8, cv2.medianBlur(image8, 3))
+        counts = np.cumsum(cv2.calcHist([residual], [0], None, [256], [0, 256]).ravel())
+        assert noise_level(image8) == 1.4826 * float(np.searchsorted(counts, 0.5 * counts[-1])) / 255
+        binary = (image8 > 128).astype(np.uint8)
+        count, labels, stats = label_components(binary)
+        plain_count, plain_labels, plain_stats, _ = cv2.connectedComponentsWithStats(binary, connectivity=8)
+        assert count == plain_count and np.array_equal(labels, plain_labels)
+        assert np.array_equal(stats, plain_stats)
+        chosen = (rng.random(count) < 0.5).astype(np.uint8)
+        assert np.array_equal(select_labels(labels, chosen), chosen[plain_labels])
+    assert noise_level(np.zeros((20, 20), np.uint8)) == 0.0
+
+
+def test_guided_cuts_read_only_the_spans_of_ways_short_enough_to_win():
+    from digitlab.segment import within_pieces
+
+    spans = [(0, 5), (5, 10), (0, 10), (2, 8), (10, 12)]
+    assert within_pieces(spans, [], 10, 1) == [(0, 10)]
+    assert within_pieces(spans, [], 10, 2.5) == [(0, 5), (5, 10), (0, 10)]
+    assert within_pieces([(0, 4), (4, 8), (4, 10)], [(8, 10)], 10, 3) == [(0, 4), (4, 8), (4, 10)]
