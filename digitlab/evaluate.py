@@ -112,7 +112,7 @@ def probabilities_of(model, images: np.ndarray, batch_size: int = 512) -> np.nda
     images = np.asarray(images)
     batch = (images.astype(np.float32) / 255.0) if images.dtype == np.uint8 else images.astype(np.float32)
     if isinstance(model, Predictor):
-        return model.backend(batch[..., None])  # the backend runs big batches in chunks
+        return model.prepared_probabilities(batch)  # the backend runs big batches in chunks
     return np.asarray(model.predict(batch[..., None], batch_size=batch_size, verbose=0))
 
 

@@ -8,25 +8,22 @@ model. Neither path calls ``model.predict`` (about 35 ms of fixed cost per call)
 from __future__ import annotations
 
 import json
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from digitlab.frames import find_digits
+from digitlab.backends import ModelNotFoundError, load_backend
+from digitlab.frames import DigitBox, find_digits
 from digitlab.preprocess import EmptyImageError, to_mnist
 
 DEFAULT_MODEL = "digits"
 DEFAULT_UNCERTAIN_THRESHOLD = 0.7  # used when a model card carries no calibrated threshold
 RELOAD_POLL_SECONDS = 2.0
 
-__all__ = ["Predictor", "Prediction", "Reading", "DigitReading", "EmptyImageError", "ModelNotFoundError"]
-
-
-class ModelNotFoundError(FileNotFoundError):
-    """Raised when a model name, version or path does not lead to a model."""
+__all__ = ["Predictor", "Prediction", "Reading", "DigitReading", "FoundDigits", "EmptyImageError",
+           "ModelNotFoundError"]
 
 
 @dataclass
@@ -67,6 +64,14 @@ class DigitReading:
 
 
 @dataclass
+class FoundDigits:
+    """A frame's digit boxes and, where the cut search already ran the model, their probabilities."""
+
+    boxes: list[DigitBox]
+    probabilities: list[np.ndarray | None]
+
+
+@dataclass
 class Reading:
     """All digits in a scene, left to right, and the string they spell."""
 
@@ -76,68 +81,6 @@ class Reading:
     def to_dict(self) -> dict:
         """JSON shape: text and digits."""
         return {"text": self.text, "digits": [digit.to_dict() for digit in self.digits]}
-
-
-class LiteRTBackend:
-    """Runs a .tflite model; one interpreter per padded batch size, guarded by a lock."""
-
-    BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256)
-
-    def __init__(self, path: Path, num_threads: int = 2):
-        from ai_edge_litert.interpreter import Interpreter
-
-        self.model_bytes = Path(path).read_bytes()
-        self.num_threads = num_threads
-        self.interpreter_class = Interpreter
-        self.interpreters: dict[int, object] = {}
-        self.lock = threading.Lock()
-
-    def interpreter_for(self, batch_size: int):
-        """The interpreter allocated for this batch size (created on first use)."""
-        if batch_size not in self.interpreters:
-            interpreter = self.interpreter_class(model_content=self.model_bytes,
-                                                 num_threads=self.num_threads)
-            input_index = interpreter.get_input_details()[0]["index"]
-            interpreter.resize_tensor_input(input_index, [batch_size, 28, 28, 1])
-            interpreter.allocate_tensors()
-            self.interpreters[batch_size] = (interpreter, input_index,
-                                             interpreter.get_output_details()[0]["index"])
-        return self.interpreters[batch_size]
-
-    def __call__(self, batch: np.ndarray) -> np.ndarray:
-        """Probabilities (N, 10) for a float32 batch (N, 28, 28, 1)."""
-        outputs = []
-        largest = self.BATCH_BUCKETS[-1]
-        for start in range(0, len(batch), largest):
-            chunk = batch[start:start + largest]
-            bucket = next(size for size in self.BATCH_BUCKETS if size >= len(chunk))
-            if bucket != len(chunk):
-                chunk = np.concatenate([chunk, np.zeros((bucket - len(chunk), 28, 28, 1), np.float32)])
-            with self.lock:
-                interpreter, input_index, output_index = self.interpreter_for(bucket)
-                interpreter.set_tensor(input_index, chunk)
-                interpreter.invoke()
-                outputs.append(interpreter.get_tensor(output_index)[: min(largest, len(batch) - start)])
-        return np.concatenate(outputs)
-
-
-class KerasBackend:
-    """Runs a .keras model through one compiled tf.function (thread-safe, any batch size)."""
-
-    def __init__(self, path: Path):
-        import keras
-        import tensorflow as tf
-
-        self.model = keras.saving.load_model(path, compile=False)
-        self.function = tf.function(
-            lambda images: self.model(images, training=False),
-            input_signature=[tf.TensorSpec([None, 28, 28, 1], tf.float32)],
-        )
-
-    def __call__(self, batch: np.ndarray) -> np.ndarray:
-        """Probabilities (N, 10) for a float32 batch (N, 28, 28, 1), run 256 at a time."""
-        return np.concatenate([self.function(batch[start:start + 256]).numpy()
-                               for start in range(0, len(batch), 256)])
 
 
 def resolve_model(spec: str | Path) -> tuple[Path, str, str | None]:
@@ -155,17 +98,6 @@ def resolve_model(spec: str | Path) -> tuple[Path, str, str | None]:
     except (KeyError, ValueError, FileNotFoundError) as error:
         raise ModelNotFoundError(f"no model {spec!r} in the registry at {registry.root}: {error}") from error
     return Path(folder), f"{name}@{number}", (None if version else name)
-
-
-def load_backend(path: Path, backend: str):
-    """Pick LiteRT when a .tflite exists (or is asked for), else the Keras backend."""
-    tflite = path if path.suffix == ".tflite" else path / "model.tflite"
-    keras_file = path if path.suffix == ".keras" else path / "model.keras"
-    if backend in ("auto", "litert") and tflite.exists():
-        return LiteRTBackend(tflite)
-    if backend in ("auto", "keras") and keras_file.exists():
-        return KerasBackend(keras_file)
-    raise ModelNotFoundError(f"no usable model file ({backend}) at {path}")
 
 
 def read_threshold(path: Path) -> float:
@@ -253,6 +185,10 @@ class Predictor:
         """Raw (N, 10) probabilities."""
         return self.backend(self.prepare(images))
 
+    def prepared_probabilities(self, batch: np.ndarray) -> np.ndarray:
+        """Raw (N, 10) probabilities of a float32 (N, 28, 28) batch already in MNIST form."""
+        return self.backend(np.asarray(batch, np.float32).reshape(-1, 28, 28, 1))
+
     def predict(self, images) -> list[Prediction]:
         """Predict a batch: per image the digit, confidence, top-3, all 10 and 'uncertain'."""
         batch = self.prepare(images)
@@ -273,9 +209,9 @@ class Predictor:
             uncertain=confidence < self.uncertain_threshold, image28=image28,
         )
 
-    def read(self, frame: np.ndarray) -> Reading:
-        """Find the digits in a frame or photo and read them left to right."""
-        scored = {}  # id -> (image, probabilities) of the crops the model-guided cuts read
+    def find(self, frame: np.ndarray) -> FoundDigits:
+        """The digits in a frame or photo, with what the model-guided cuts already read of them."""
+        scored = {}  # id -> (image, probabilities) of the crops the cut search read
 
         def score(images):
             """The model's probabilities, remembered per crop."""
@@ -284,17 +220,29 @@ class Predictor:
             return probabilities
 
         boxes = find_digits(frame, score=score)
+        return FoundDigits(boxes, [scored.get(id(box.image), (None, None))[1] for box in boxes])
+
+    def read_found(self, found: list[FoundDigits]) -> list[Reading]:
+        """Readings of several frames' digits, with one model call for every crop not yet read."""
+        boxes = [box for frame in found for box in frame.boxes]
         if not boxes:
-            return Reading(text="", digits=[])
+            return [Reading(text="", digits=[]) for _ in found]
         batch = self.prepare([box.image for box in boxes])
-        known = [scored.get(id(box.image), (None, None))[1] for box in boxes]
+        known = [p for frame in found for p in frame.probabilities]
         unread = [index for index, p in enumerate(known) if p is None]  # read each crop once
         fresh = iter(self.backend(batch[unread]) if unread else [])
-        known = [next(fresh) if p is None else p for p in known]
-        predictions = [self.to_prediction(p, image[..., 0]) for p, image in zip(known, batch)]
-        digits = [DigitReading(p.digit, p.confidence, box.box, p.uncertain)
-                  for p, box in zip(predictions, boxes)]
-        return Reading(text="".join(str(d.digit) for d in digits), digits=digits)
+        predictions = iter(self.to_prediction(next(fresh) if p is None else p, image[..., 0])
+                           for p, image in zip(known, batch))
+        readings = []
+        for frame in found:
+            digits = [DigitReading(p.digit, p.confidence, box.box, p.uncertain)
+                      for box, p in zip(frame.boxes, predictions)]
+            readings.append(Reading(text="".join(str(d.digit) for d in digits), digits=digits))
+        return readings
+
+    def read(self, frame: np.ndarray) -> Reading:
+        """Find the digits in a frame or photo and read them left to right."""
+        return self.read_found([self.find(frame)])[0]
 
 
 def read_digits(frame: np.ndarray, predictor: Predictor | None = None) -> Reading:

@@ -18,6 +18,11 @@ def main(argv=None) -> int:
         print(f"digitlab serve: {error}", file=sys.stderr)
         return 2
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s: %(message)s")
+    import cv2
+
+    # The camera hub already runs frames in parallel; OpenCV's own threads would only add
+    # 1-2 ms of CPU per frame (process-wide, so it is set here, for this process only).
+    cv2.setNumThreads(1)
 
     from digitlab.predict import ModelNotFoundError
     from serve import create_app

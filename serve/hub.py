@@ -9,7 +9,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from digitlab import preprocess
-from digitlab.predict import DigitReading, Reading
+from digitlab.frames import DigitBox
+from digitlab.predict import FoundDigits
 from serve.sessions import ClientSession
 
 logger = logging.getLogger(__name__)
@@ -146,21 +147,17 @@ class CameraHub:
         for session, _, _ in finished:
             del self.in_flight[session]
         try:
-            crops = [crop for *_, (result, _) in finished if isinstance(result, tuple)
-                     for _, crop in result[1]]
-            predictions = iter(self.model.predictor.predict(crops) if crops else [])
+            readings = iter(self.model.predictor.read_found(
+                [result[1] for *_, (result, _) in finished if not isinstance(result, str)]))
             for session, entry, (result, seconds) in finished:
                 session.recent_cost = 0.8 * session.recent_cost + seconds
                 if isinstance(result, str):
                     session.finish(entry, {"type": "result", "seq": entry.seq, "error": result})
                     continue
-                image, boxes = result
-                digits = [DigitReading(p.digit, p.confidence, box, p.uncertain)
-                          for (box, _), p in zip(boxes, predictions)]
-                reading = Reading("".join(str(d.digit) for d in digits), digits).to_dict()
+                reading = next(readings).to_dict()
                 latency = (time.monotonic() - entry.received) * 1000.0
                 session.finish(entry, {"type": "result", "seq": entry.seq, **reading,
-                                       "latency_ms": round(latency, 2)}, image, reading)
+                                       "latency_ms": round(latency, 2)}, result[0], reading)
         except Exception:  # a bug must not stop the cameras: answer every frame
             logger.exception("inference batch failed")
             for session, entry, _ in finished:
@@ -169,12 +166,12 @@ class CameraHub:
                                            "error": "internal error"})
 
     def find(self, data: bytes):
-        """Decode one frame and find its digits: ((image, [(box, crop)]) or an error, seconds)."""
+        """Decode one frame and find its digits: ((image, FoundDigits) or an error, seconds)."""
         started = time.perf_counter()
         try:
             image = preprocess.decode_image(data, max_pixels=self.max_pixels,
                                             max_decoded_bytes=self.max_decoded_bytes)
-            result = image, digit_crops(image, score=self.model.predictor.probabilities)
+            result = image, find_digits(self.model.predictor, image)
         except preprocess.InvalidImageError as error:
             result = f"cannot decode frame: {error}"
         except Exception as error:  # answered as this frame's error; the others go on
@@ -183,12 +180,12 @@ class CameraHub:
         return result, time.perf_counter() - started
 
 
-def digit_crops(image, score=None) -> list[tuple[tuple[int, int, int, int], object]]:
-    """(box, 28x28 crop) per digit: tiny frames are one digit, others go through find_digits."""
+def find_digits(predictor, image) -> FoundDigits:
+    """A frame's digits: tiny frames (the reference camera's 28x28) are one digit, others are searched."""
     height, width = image.shape[:2]
-    if max(height, width) <= SINGLE_DIGIT_SIZE:
-        try:
-            return [((0, 0, width, height), preprocess.to_mnist(image))]
-        except preprocess.EmptyImageError:
-            return []
-    return [(box.box, box.image) for box in preprocess.find_digits(image, score=score)]
+    if max(height, width) > SINGLE_DIGIT_SIZE:
+        return predictor.find(image)
+    try:
+        return FoundDigits([DigitBox(0, 0, width, height, preprocess.to_mnist(image))], [None])
+    except preprocess.EmptyImageError:
+        return FoundDigits([], [])
