@@ -207,3 +207,15 @@ def test_each_stroke_updates_the_answer(page):
         "seen => document.querySelector('img.dl-model-input').getAttribute('src') !== seen",
         arg=seen)
     assert shown_digit(page) == "7"
+
+
+def test_the_mode_buttons_switch_the_pad(page):
+    page.get_by_role("button", name="Read a number").click()
+    page.wait_for_function("document.querySelector('canvas.dl-pad').width === 560")
+    page.wait_for_selector('.dl-message:has-text("side by side")')
+    assert page.locator(".dl-label-buttons").is_hidden()
+    page.get_by_role("button", name="Recognise a digit").click()
+    page.wait_for_function("document.querySelector('canvas.dl-pad').width === 336")
+    clear(page)
+    draw(page, SHAPES[1])
+    assert shown_digit(page) == "1" and page.locator(".dl-label-buttons").is_visible()

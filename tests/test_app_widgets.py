@@ -11,6 +11,7 @@ import pytest
 from app_fixtures import SHAPES, FakePredictor
 
 from digitlab.app import DrawingApp
+from digitlab.app.keys import SHORTCUTS, key_action
 from digitlab.app.launch import main, voila_command
 from digitlab.app.session import DrawingSession
 from digitlab.jobs import JobAlreadyRunningError
@@ -154,6 +155,42 @@ def test_a_running_job_is_explained(app):
     assert "already running" in app.message.value
 
 
+def test_views_show_the_app_state(app):
+    state = app.state
+    assert (state.mode, state.set_name, state.model, state.job) == ("recognise", None, "fake", None)
+    state.mode = "collect"
+    assert app.controls.mode_picker.value == "collect" and app.collect.box.layout.display == "flex"
+    assert state.set_name == "my-digits" == app.session.set_name
+    app.collect.set_name.value = "other-set"
+    assert state.set_name == "other-set" == app.session.set_name
+    state.set_name = "third-set"
+    assert app.collect.set_name.value == "third-set" == app.session.set_name
+    app.collect.set_name.value = "no good"
+    assert state.set_name is None and 'data-kind="error"' in app.message.value
+    app.controls.mode_picker.value = "read"
+    assert state.mode == "read" and app.controls.saving.layout.display == "none"
+    assert app.collect.box.layout.display == "none" and state.set_name is None
+    state.notify("warn", "careful <now>")
+    assert 'data-kind="warn"' in app.message.value and "careful &lt;now&gt;" in app.message.value
+
+
+def test_every_key_names_a_bound_action(app):
+    assert {key_action(key)[0] for key in [*SHORTCUTS, "0"]} == set(app.key_actions)
+
+
+def test_the_model_and_the_job_live_in_the_state(app):
+    app.models.follow("digits")
+    assert app.state.model == "digits" and "Using fake@1" in app.message.value
+    app.retrain.finetune_button.click()
+    assert app.state.job["id"] == "job-1"
+    deadline = time.monotonic() + 10
+    while app.retrain.outcome is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert app.state.job["state"] == "succeeded" and not app.state.job_running
+    assert not app.retrain.finetune_button.disabled
+    assert app.retrain.cancel_button.layout.display == "none"
+
+
 def test_launch_builds_a_local_voila_command(tmp_path):
     command = voila_command(tmp_path / "app.ipynb", "127.0.0.1", 9999, False, True)
     assert "--Voila.ip=127.0.0.1" in command and "--port=9999" in command
@@ -178,7 +215,7 @@ def test_without_a_model_the_app_explains_and_still_saves(tmp_path):
                              load_predictor=missing)
     app = DrawingApp(session=session, jobs=FakeJobs())
     assert 'data-kind="error"' in app.message.value and "No model" in app.message.value
-    assert app.controls.model_picker.disabled
+    assert app.controls.model_picker.disabled and app.state.model is None
     pen(app, SHAPES[1])
     assert "No model to ask" in app.message.value
     app.key_pressed("1", False, False, False)

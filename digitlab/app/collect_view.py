@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import ipywidgets as widgets
 
-from digitlab.app.collect import CollectionPlan, check_set_name
+from digitlab.app.collect import CollectionPlan, InvalidSetNameError, check_set_name
+from digitlab.app.state import AppState
 
 DEFAULT_SET_NAME = "my-digits"
 
@@ -12,7 +15,9 @@ DEFAULT_SET_NAME = "my-digits"
 class CollectView:
     """Asks for N drawings of each digit, shows how far along the set is, then offers training."""
 
-    def __init__(self, per_digit: int = 10):
+    def __init__(self, state: AppState, train: Callable[[str], None],
+                 plan_changed: Callable[[], None], per_digit: int = 10):
+        self.state, self.train, self.plan_changed = state, train, plan_changed
         self.set_name = widgets.Text(value=DEFAULT_SET_NAME, description="Set name",
                                      layout=widgets.Layout(width="260px"))
         self.per_digit = widgets.BoundedIntText(value=per_digit, min=1, max=200,
@@ -34,13 +39,14 @@ class CollectView:
             widgets.HBox([self.set_name, self.per_digit]),
             widgets.HBox([self.progress, self.progress_text],
                          layout=widgets.Layout(align_items="center")),
-            self.prompt, self.train_button],
-            layout=widgets.Layout(display="none"))
+            self.prompt, self.train_button])
         self.box.add_class("dl-card")
-
-    def plan(self) -> CollectionPlan:
-        """The plan for the set named in the form (raises InvalidSetNameError)."""
-        return CollectionPlan(check_set_name(self.set_name.value), int(self.per_digit.value))
+        self.set_name.observe(lambda _: self.select_set(), names="value")
+        self.per_digit.observe(lambda _: self.select_set(), names="value")
+        self.train_button.on_click(lambda _: self.train_set())
+        state.watch(self.show_mode, "mode")
+        state.watch(self.show_set_name, "set_name")
+        state.observe(self.mode_changed, names="mode")
 
     def refresh(self, counts: dict[int, int], last: int | None = None) -> None:
         """Update progress, counts and the next digit to ask for."""
@@ -62,6 +68,41 @@ class CollectView:
         """How many drawings of each digit the set wants."""
         return int(self.per_digit.value)
 
-    def show(self, visible: bool) -> None:
-        """Show or hide the panel."""
-        self.box.layout.display = "flex" if visible else "none"
+    def show_mode(self, change) -> None:
+        """Show the panel while collecting, hide it in the other modes."""
+        self.box.layout.display = "flex" if change["new"] == "collect" else "none"
+
+    def mode_changed(self, change) -> None:
+        """Collecting saves to the set named in the form; the other modes to the default pool."""
+        if change["new"] == "collect":
+            self.select_set()
+        else:
+            self.state.set_name = None
+
+    def form_set_name(self) -> str | None:
+        """The set name in the form, or None after saying why it cannot name a model."""
+        try:
+            return check_set_name(self.set_name.value)
+        except InvalidSetNameError as error:
+            self.state.notify("error", str(error))
+            return None
+
+    def select_set(self) -> None:
+        """While collecting, make the set named in the form (or none, if invalid) the state's."""
+        if self.state.mode != "collect":
+            return
+        set_name = self.form_set_name()
+        if set_name is not None and set_name == self.state.set_name:
+            self.plan_changed()  # the same set, asked for with another number per digit
+        self.state.set_name = set_name
+
+    def train_set(self) -> None:
+        """Train a new model from the set named in the form alone."""
+        set_name = self.form_set_name()
+        if set_name is not None:
+            self.train(set_name)
+
+    def show_set_name(self, change) -> None:
+        """Put a newly selected set's name in the form (unless the form already names it)."""
+        if change["new"] is not None and change["new"] != self.set_name.value.strip():
+            self.set_name.value = change["new"]

@@ -1,10 +1,13 @@
-"""The app's buttons, pickers and displays, laid out; DrawingApp wires them to actions."""
+"""The app's buttons, pickers and displays, laid out; they show the mode and the message line."""
 
 from __future__ import annotations
 
 import ipywidgets as widgets
+from traitlets import link
 
+from digitlab.app import messages
 from digitlab.app.panels import ModelInput
+from digitlab.app.state import AppState
 from digitlab.app.styles import STYLESHEET
 
 MODES = [("Recognise a digit", "recognise"), ("Read a number", "read"),
@@ -17,14 +20,15 @@ KEYS_HELP = ('<div class="dl-hint dl-keys">Keys on the pad: <kbd>0</kbd>–<kbd>
 class Controls:
     """Every widget of the main screen except the pad and the side panels."""
 
-    def __init__(self, pen_width: int):
+    def __init__(self, pen_width: int, state: AppState):
         button = widgets.Button
         self.model_picker = widgets.Dropdown(description="Model",
                                              layout=widgets.Layout(width="320px"))
         self.models_refresh = button(icon="refresh", tooltip="Re-read the model registry",
                                      layout=widgets.Layout(width="40px"))
-        self.mode_picker = widgets.ToggleButtons(options=MODES, value="recognise")
+        self.mode_picker = widgets.ToggleButtons(options=MODES, value=state.mode)
         self.mode_picker.style.button_width = "150px"
+        link((state, "mode"), (self.mode_picker, "value"))
         self.pen = widgets.IntSlider(value=pen_width, min=6, max=48, description="Pen width",
                                      continuous_update=False, layout=widgets.Layout(width="336px"))
         self.undo_stroke_button = button(description="Undo", icon="undo",
@@ -38,6 +42,9 @@ class Controls:
                                      layout=widgets.Layout(width="110px"))
         self.result = widgets.HTML(layout=widgets.Layout(width="260px"))
         self.model_input = ModelInput(scale=5)
+        self.model_view = widgets.VBox([
+            widgets.HTML('<div class="dl-hint">What the model sees (28×28)</div>'),
+            self.model_input.image])
         self.label_buttons = [button(description=str(d), tooltip=f"Save as {d} (key {d})")
                               for d in range(10)]
         self.accept_button = button(description="Right (Enter)", icon="check",
@@ -54,6 +61,18 @@ class Controls:
         self.message.add_class("dl-message-box")
         self.counts = widgets.HTML()
         self.live = widgets.HTML(layout=widgets.Layout(display="none"))  # marks a live connection
+        state.watch(self.show_mode, "mode")
+        state.watch(self.show_message, "message")
+
+    def show_mode(self, change) -> None:
+        """Hide the saving row and the model's-eye view while reading numbers."""
+        for part in (self.saving, self.model_view):
+            part.layout.display = "none" if change["new"] == "read" else "flex"
+
+    def show_message(self, change) -> None:
+        """Show the message line (nothing before the first message)."""
+        kind, text = change["new"]
+        self.message.value = messages.message_html(kind, text) if text else ""
 
     def layout(self, pad, collect, history, retrain) -> widgets.VBox:
         """Arrange everything: header, the pad beside the answer, history and retraining."""
@@ -64,9 +83,6 @@ class Controls:
         left = widgets.VBox([pad, self.pen, widgets.HBox(
             [self.undo_stroke_button, self.clear_button, self.predict_button])],
             layout=widgets.Layout(margin="0 20px 0 0"))
-        self.model_view = widgets.VBox([
-            widgets.HTML('<div class="dl-hint">What the model sees (28×28)</div>'),
-            self.model_input.image])
         card = widgets.HBox([self.result, self.model_view],
                             layout=widgets.Layout(justify_content="space-between"))
         card.add_class("dl-card")

@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 import ipywidgets as widgets
 
+from digitlab.app.state import AppState
 from digitlab.app.training import Outcome, RetrainController
 from digitlab.jobs import JobAlreadyRunningError, JobError, JobManager
 from digitlab.registry import Registry
@@ -39,19 +40,19 @@ def comparison_html(outcome: Outcome) -> str:
 class RetrainView:
     """Buttons and progress for retraining; the job runs in its own process, the UI stays live."""
 
-    def __init__(self, jobs: JobManager, registry: Registry, base: Callable[[], str],
-                 notify: Callable[[str, str], None], promoted: Callable[[str], None]):
-        self.base, self.notify, self.promoted = base, notify, promoted
-        self.controller = RetrainController(jobs, registry, self.show_progress, self.show_finished)
+    def __init__(self, jobs: JobManager, registry: Registry, state: AppState,
+                 base: Callable[[], str], promoted: Callable[[str], None]):
+        self.state, self.base, self.promoted = state, base, promoted
+        self.notify = state.notify
+        self.controller = RetrainController(jobs, registry, self.update_job, self.finished)
         self.outcome: Outcome | None = None
         self.summary = widgets.HTML()
         self.finetune_button = widgets.Button(description="Fine-tune on my drawings",
                                               icon="graduation-cap", button_style="primary",
                                               layout=widgets.Layout(width="220px"))
-        self.cancel_button = widgets.Button(description="Cancel", icon="stop",
-                                            layout=widgets.Layout(display="none"))
+        self.cancel_button = widgets.Button(description="Cancel", icon="stop")
         self.progress = widgets.FloatProgress(value=0.0, min=0.0, max=1.0,
-                                              layout=widgets.Layout(width="320px", display="none"))
+                                              layout=widgets.Layout(width="320px"))
         self.status = widgets.HTML()
         self.status.add_class("dl-job-status")
         self.result = widgets.HTML()
@@ -70,6 +71,7 @@ class RetrainView:
             self.progress, self.status,
             self.result, self.decision])
         self.box.add_class("dl-card")
+        state.watch(self.show_job, "job")
 
     def refresh(self, saved: int, corrections: int) -> None:
         """Describe what a fine-tune would learn from."""
@@ -107,25 +109,31 @@ class RetrainView:
         self.outcome = None
         self.result.value = ""
         self.decision.layout.display = "none"
-        self.finetune_button.disabled = True
-        self.cancel_button.layout.display = "flex"
-        self.progress.layout.display = "flex"
-        self.show_progress(status)
+        self.update_job(status)
         self.notify("info", "Training started; keep drawing while it runs.")
 
-    def show_progress(self, status: dict) -> None:
-        """Move the bar (called from the watcher thread)."""
+    def update_job(self, status: dict) -> None:
+        """Make this job's status the state's job (also called from the watcher thread)."""
+        self.state.job = status
+
+    def show_job(self, change) -> None:
+        """Show the job: its buttons, and its bar and status line while it runs."""
+        status, running = change["new"], self.state.job_running
+        self.finetune_button.disabled = running
+        self.cancel_button.layout.display = "flex" if running else "none"
+        if running or status is None:  # a finished job's bar stays until finished() decides
+            self.progress.layout.display = "flex" if running else "none"
+        if status is None:
+            return
         self.progress.value = float(status.get("progress") or 0.0)
         self.status.value = (f'<span class="dl-hint">{html.escape(status.get("state", ""))}: '
                              f'{html.escape(str(status.get("message", "")))}</span>')
 
-    def show_finished(self, status: dict) -> None:
-        """Show the before/after card, or why the job did not finish."""
-        self.finetune_button.disabled = False
-        self.cancel_button.layout.display = "none"
+    def finished(self, status: dict) -> None:
+        """Show the before/after card, or why the job did not finish (from the watcher thread)."""
         if status.get("state") == "succeeded":
             status = {**status, "message": "the candidate is saved; compare it below"}
-        self.show_progress(status)
+        self.update_job(status)
         try:
             self.outcome = self.controller.outcome(status)
         except (KeyError, ValueError, OSError) as error:

@@ -1,9 +1,8 @@
-"""DrawingApp: the ipywidgets front end that ties the pad, the session and the panels together."""
+"""DrawingApp: the ipywidgets front end that ties the pad, the session, the state and the views."""
 
 from __future__ import annotations
 
 from digitlab.app import messages, panels
-from digitlab.app.collect import InvalidSetNameError, check_set_name
 from digitlab.app.collect_view import CollectView
 from digitlab.app.controls import Controls
 from digitlab.app.keys import key_action
@@ -12,6 +11,7 @@ from digitlab.app.pad import DrawingPad
 from digitlab.app.panels import HistoryStrip, counts_html, prediction_html, reading_html
 from digitlab.app.retrain_view import RetrainView
 from digitlab.app.session import DEFAULT_MODEL, DrawingSession, NoModelError, NothingToUndoError
+from digitlab.app.state import AppState
 from digitlab.jobs import JobManager
 from digitlab.preprocess import EmptyImageError
 from digitlab.store import StoreError
@@ -30,14 +30,22 @@ class DrawingApp:
                                                  height=PAD_SIZES["recognise"][1])
         self.jobs = jobs or JobManager(models_root=self.session.registry.root,
                                        store_path=self.session.store.path)
-        self.mode, self.last_label = "recognise", None
+        predictor = self.session.predictor
+        self.state = AppState(model=None if predictor is None else str(predictor.spec),
+                              set_name=self.session.set_name)
+        self.notify = self.state.notify
+        self.last_label, self.connections = None, 0
+        self.key_actions = {"save": self.save, "accept": self.accept, "undo_save": self.undo_save,
+                            "clear": self.clear, "undo_stroke": self.undo_stroke,
+                            "answer": self.answer}  # the actions keys.key_action names
         self.pad = DrawingPad(self.session.recorder)
         self.pad.on_stroke_end(self.stroke_finished)
         self.pad.on_key(self.key_pressed)
         self.pad.on_ready(self.client_ready)
         self.build(history_length)
+        self.observe_state()
         self.models.refresh()
-        self.refresh_samples()
+        self.show_samples()
         self.show_waiting()
         if self.session.model_error:
             self.notify("error", f"{self.session.model_error} You can still draw and collect "
@@ -49,12 +57,12 @@ class DrawingApp:
 
     def build(self, history_length: int) -> None:
         """Create the widgets, lay them out and connect them to the actions."""
-        self.controls = controls = Controls(int(self.session.recorder.pen_width))
+        state = self.state
+        self.controls = controls = Controls(int(self.session.recorder.pen_width), state)
         self.result, self.model_input = controls.result, controls.model_input
         self.message, self.counts = controls.message, controls.counts
-        self.models = ModelPicker(self.session, controls.model_picker, controls.models_refresh,
-                                  self.notify, self.model_changed)
-        controls.mode_picker.observe(lambda change: self.set_mode(change["new"]), names="value")
+        self.models = ModelPicker(self.session, state, controls.model_picker,
+                                  controls.models_refresh, self.model_changed)
         controls.pen.observe(self.pen_changed, names="value")
         controls.undo_stroke_button.on_click(lambda _: self.pressed(self.undo_stroke))
         controls.clear_button.on_click(lambda _: self.pressed(self.clear))
@@ -63,16 +71,20 @@ class DrawingApp:
             label_button.on_click(lambda _, digit=digit: self.pressed(self.save, digit))
         controls.accept_button.on_click(lambda _: self.pressed(self.accept))
         controls.undo_save_button.on_click(lambda _: self.pressed(self.undo_save))
-        self.collect = CollectView()
-        self.collect.set_name.observe(lambda _: self.collect_changed(), names="value")
-        self.collect.per_digit.observe(lambda _: self.collect_changed(), names="value")
-        self.collect.train_button.on_click(lambda _: self.train_own())
+        self.retrain = RetrainView(self.jobs, self.session.registry, state, self.base_model_name,
+                                   self.models.follow)
+        self.collect = CollectView(state, self.retrain.start_scratch, self.show_samples)
         self.history = HistoryStrip(history_length, self.relabel, self.delete)
-        self.retrain = RetrainView(self.jobs, self.session.registry, self.base_model_name,
-                                   self.notify, self.models.follow)
         self.widget = controls.layout(self.pad.canvas, self.collect.box, self.history.box,
                                       self.retrain.box)
         self.retrain.resume(self.base_model_name())
+
+    def observe_state(self) -> None:
+        """Follow the state: the session saves to the selected set, a new mode resets the pad."""
+        self.state.observe(lambda change: setattr(self.session, "set_name", change["new"]),
+                           names="set_name")
+        self.state.observe(self.mode_changed, names="mode")
+        self.state.observe(self.show_samples, names=["mode", "set_name"])  # once the set is in
 
     def show(self) -> None:
         """Display the app in the notebook (or Voila page)."""
@@ -84,23 +96,19 @@ class DrawingApp:
         """Let a bare `app` at the end of a cell display the app."""
         return self.widget._repr_mimebundle_(**kwargs)
 
-    # -- messages and displays --------------------------------------------------------------
-
-    def notify(self, kind: str, text: str) -> None:
-        """Show a message line: kind is info, ok, warn or error."""
-        self.message.value = messages.message_html(kind, text)
+    # -- displays ---------------------------------------------------------------------------
 
     def show_waiting(self, text: str | None = None) -> None:
         """Reset the result card and the model's-eye view."""
-        self.result.value = panels.waiting_html(text or messages.WAITING[self.mode])
+        self.result.value = panels.waiting_html(text or messages.WAITING[self.state.mode])
         self.model_input.show(None)
 
-    def refresh_samples(self) -> None:
-        """Update the history strip, the counts and the panels that depend on them."""
+    def show_samples(self, change=None) -> None:
+        """Show the selected set's samples: history strip, counts and the panels fed by them."""
         store = self.session.store
         self.history.show(self.session.history())
         counts = self.session.counts()
-        collecting = self.mode == "collect"
+        collecting = self.state.mode == "collect"
         self.counts.value = counts_html(counts, self.collect.plan_size() if collecting else None)
         if collecting:
             self.collect.refresh(counts, self.last_label)
@@ -117,7 +125,7 @@ class DrawingApp:
 
     def client_ready(self) -> None:
         """A browser connected: mark the page live (tests and the bench wait for this)."""
-        self.connections = getattr(self, "connections", 0) + 1
+        self.connections += 1
         self.controls.live.value = f'<span class="dl-live" data-views="{self.connections}"></span>'
 
     def stroke_finished(self) -> None:
@@ -129,7 +137,7 @@ class DrawingApp:
         action = key_action(key, ctrl, meta)
         if action is not None:
             name, digit = action
-            getattr(self, name)(*([] if digit is None else [digit]))
+            self.key_actions[name](*([] if digit is None else [digit]))
 
     def pen_changed(self, change) -> None:
         """Use the new pen width for the next strokes."""
@@ -140,7 +148,7 @@ class DrawingApp:
     def answer(self, quiet: bool = False) -> None:
         """Predict the digit (or read the number) and show it; explain a blank pad or no model."""
         try:
-            if self.mode == "read":
+            if self.state.mode == "read":
                 reading = self.session.read()
                 self.result.value = reading_html(reading, self.session.model_id)
                 self.pad.show_boxes([(d.box, str(d.digit)) for d in reading.digits])
@@ -155,16 +163,17 @@ class DrawingApp:
         except NoModelError as error:
             self.notify("error", f"No model to ask: {error}")
             return
-        if not quiet or 'data-kind="warn"' in self.message.value:  # quiet keeps other news
-            self.notify("info", messages.AFTER_ANSWER[self.mode])
+        if not quiet or self.state.message[0] == "warn":  # quiet keeps other news
+            self.notify("info", messages.AFTER_ANSWER[self.state.mode])
 
     def save(self, label: int) -> None:
         """Store the drawing with this label, then clear the pad for the next one."""
-        if self.mode == "read":
+        if self.state.mode == "read":
             self.notify("info", "Saving works on single digits: switch to 'Recognise a digit'.")
             return
+        source = "canvas" if self.state.mode == "collect" else None  # None: the session decides
         try:
-            result = self.session.save(label, source="canvas" if self.mode == "collect" else None)
+            result = self.session.save(label, source=source)
         except EmptyImageError:
             self.notify("warn", messages.NOTHING_TO_SAVE)
             return
@@ -175,12 +184,12 @@ class DrawingApp:
         self.session.clear()
         self.pad.redraw_ink()
         self.show_waiting("Saved. Draw the next one")
-        self.refresh_samples()
-        self.notify("ok", messages.saved_text(result, self.session.set_name))
+        self.show_samples()
+        self.notify("ok", messages.saved_text(result, self.state.set_name))
 
     def accept(self) -> None:
         """Enter: save with the model's answer (or, when collecting, with the digit asked for)."""
-        if self.mode == "collect":
+        if self.state.mode == "collect":
             if self.collect.wanted is None:
                 self.notify("info", "The set is complete: press 'Train my model'.")
             else:
@@ -203,7 +212,7 @@ class DrawingApp:
         except NothingToUndoError as error:
             self.notify("info", f"Nothing to undo: {error}.")
             return
-        self.refresh_samples()
+        self.show_samples()
         self.notify("ok", f"Took back the last save (sample #{sample_id} deleted).")
 
     def clear(self) -> None:
@@ -229,52 +238,24 @@ class DrawingApp:
             self.notify("error", f"Could not relabel: {error}")
         else:
             self.notify("ok", f"Sample #{sample_id} is now labelled {label}.")
-        self.refresh_samples()
+        self.show_samples()
 
     def delete(self, sample_id: int) -> None:
         """A history slot's delete button was pressed."""
         self.session.delete(sample_id)
-        self.refresh_samples()
+        self.show_samples()
         self.notify("ok", f"Deleted sample #{sample_id}.")
 
     # -- modes, models and training ---------------------------------------------------------
 
-    def set_mode(self, mode: str) -> None:
-        """Switch between recognising, reading numbers and collecting a custom set."""
-        self.mode = mode
-        self.session.set_name = None
-        if mode == "collect":
-            self.collect_changed()
+    def mode_changed(self, change) -> None:
+        """A new mode: resize the pad, forget the answer and show the mode's hint."""
+        mode = change["new"]
         self.pad.resize(*PAD_SIZES[mode])
         self.session.changed()
-        self.collect.show(mode == "collect")
-        for part in (self.controls.saving, self.controls.model_view):
-            part.layout.display = "none" if mode == "read" else "flex"
         self.show_waiting()
-        self.refresh_samples()
         self.notify("info", messages.MODE_HINTS[mode])
         self.pad.focus()
-
-    def collect_changed(self) -> None:
-        """The set name or the per-digit count changed."""
-        if self.mode != "collect":
-            return
-        try:
-            self.session.set_name = check_set_name(self.collect.set_name.value)
-        except InvalidSetNameError as error:
-            self.session.set_name = None
-            self.notify("error", str(error))
-            return
-        self.refresh_samples()
-
-    def train_own(self) -> None:
-        """Train a new model from the custom set alone."""
-        try:
-            set_name = check_set_name(self.collect.set_name.value)
-        except InvalidSetNameError as error:
-            self.notify("error", str(error))
-            return
-        self.retrain.start_scratch(set_name)
 
     def model_changed(self) -> None:
         """Another model is in use: answer again for the drawing on the pad."""
