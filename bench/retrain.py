@@ -22,7 +22,7 @@ from digitlab.data import load_mnist
 from digitlab.evaluate import accuracy
 from digitlab.predict import Predictor
 from digitlab.registry import Registry
-from digitlab.retrain import retrain
+from digitlab.retrain import RetrainOptions, retrain
 from digitlab.store import SampleStore
 from digitlab.synthetic import render_segment_digit
 
@@ -59,8 +59,8 @@ def main() -> None:
         fresh_x, fresh_y = style_set(1000, seed=2)
         before_style = accuracy(before_model, fresh_x, fresh_y)
         started = time.perf_counter()
-        report = retrain("digits", store=store, registry=registry, mode="finetune",
-                         epochs=arguments.epochs, mnist=mnist, plots=False)
+        options = RetrainOptions(mode="finetune", epochs=arguments.epochs, plots=False)
+        report = retrain(options, store=store, registry=registry, mnist=mnist)
         job_seconds = time.perf_counter() - started
         after_model = Predictor.load(models / "digits" / str(report["version"]))
         after_style = accuracy(after_model, fresh_x, fresh_y)

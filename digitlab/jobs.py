@@ -1,7 +1,10 @@
-"""Background retraining jobs: one process each, state in files under runs/jobs/<id>/.
+"""Background jobs: one process each, state in files under runs/jobs/<id>/.
 
-A job is ``python -m digitlab.retrain --job-dir DIR`` in its own process group. At most one
-job per model name runs at a time, across every process on the machine: the manager takes
+A job runs a function named by its module path ("package.module:function") on a JSON
+request, as ``python -m digitlab.job_process --job-dir DIR`` in its own process group; this
+module knows nothing of what the function does (retraining is one such function, started by
+``digitlab.retrain_job``). At most one job per lock name runs at a time, across every process
+on the machine: the manager takes
 ``runs/jobs/locks/<name>.lock`` with ``fcntl.flock`` and hands the open file to the job, which
 holds it until it exits. The kernel drops the lock when the job dies, however it dies, so a
 lock is never left stale. A second lock per job (``<id>/alive.lock``) tells whether it still
@@ -24,11 +27,12 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from digitlab.paths import PROJECT_ROOT, data_dir, models_dir, runs_dir
-from digitlab.registry import check_name, write_json_atomically
-from digitlab.store import STORE_FILENAME
+from digitlab.paths import PROJECT_ROOT, runs_dir
+from digitlab.records import utc_now, write_json_atomically
 
 JOB_ID_PATTERN = re.compile(r"\d{8}-\d{9}-[0-9a-f]{6}")
+LOCK_NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
+TARGET_PATTERN = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_]\w*")
 FINISHED_STATES = ("succeeded", "failed", "cancelled")
 CANCEL_MARKER = "cancel-requested"
 
@@ -38,11 +42,18 @@ class JobError(ValueError):
 
 
 class JobAlreadyRunningError(JobError):
-    """Raised when a retraining job for the same model name is already running."""
+    """Raised when a job holding the same lock name is already running."""
 
 
 class UnknownJobError(JobError):
     """Raised when no job has the given id."""
+
+
+def check_lock_name(name: str) -> str:
+    """Return the lock name if it is a safe file name, else raise JobError."""
+    if not isinstance(name, str) or not LOCK_NAME_PATTERN.fullmatch(name) or ".." in name:
+        raise JobError(f"invalid job lock name {name!r}")
+    return name
 
 
 def new_job_id() -> str:
@@ -70,90 +81,11 @@ def try_lock(path: Path) -> int | None:
     return handle
 
 
-def check_options(options: dict) -> dict:
-    """Return the options if retrain() accepts them and JSON can store them, else raise."""
-    import inspect
-
-    from digitlab.retrain import MODES, retrain  # light: TensorFlow is imported inside retrain()
-
-    accepted = set(inspect.signature(retrain).parameters) - {"base", "store", "registry",
-                                                              "mnist", "progress"}
-    unknown = sorted(set(options) - accepted)
-    if unknown:
-        raise JobError(f"unknown retrain options {unknown}; accepted: {sorted(accepted)}")
-    if options.get("mode", "finetune") not in MODES:
-        raise JobError(f"unknown mode {options['mode']!r}; use one of: {', '.join(MODES)}")
-    try:
-        json.dumps(options)
-    except TypeError as error:
-        raise JobError(f"job options must be JSON values: {error}") from None
-    return options
-
-
-def utc_now() -> str:
-    """The current UTC time as ISO 8601."""
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
-class JobCancelledError(BaseException):
-    """Raised inside a job at its next progress report after a cancel was requested."""
-
-
-class JobFiles:
-    """The job side of a job folder: status.json and log.txt, and whether to stop."""
-
-    def __init__(self, folder: Path):
-        self.folder, path = folder, folder / "status.json"
-        self.status = json.loads(path.read_text()) if path.exists() else {}
-        self.cancel_requested = False
-
-    def request_cancel(self, signum=None, frame=None) -> None:
-        """The SIGTERM handler: only sets a flag (an exception raised inside TensorFlow's C++
-        code can be turned into a RuntimeError and swallowed, so it is raised at a report)."""
-        self.cancel_requested = True
-
-    def check_cancelled(self) -> None:
-        """Raise JobCancelledError once SIGTERM arrived or the cancel marker file exists."""
-        if self.cancel_requested or (self.folder / CANCEL_MARKER).exists():
-            raise JobCancelledError("cancelled")
-
-    def log(self, message: str) -> None:
-        """Append a timestamped line to log.txt."""
-        with open(self.folder / "log.txt", "a") as handle:
-            handle.write(f"{utc_now()} {message}\n")
-
-    def update(self, **fields) -> None:
-        """Merge fields into status.json (atomically)."""
-        self.status.update(fields)
-        write_json_atomically(self.folder / "status.json", self.status)
-
-    def progress(self, fraction: float, message: str) -> None:
-        """A progress callback: status and log (and the point where a cancel takes effect)."""
-        self.check_cancelled()
-        self.update(state="running", progress=round(float(fraction), 4), message=message)
-        self.log(f"[{fraction:4.0%}] {message}")
-
-
-def hold_lock(path: Path, inherited_fd: int | None) -> int:
-    """Keep the lock the manager passed down, or take it now; exit when someone else holds it."""
-    if inherited_fd is not None:
-        return inherited_fd
-    handle = try_lock(path)
-    if handle is None:
-        raise SystemExit(f"another job holds {path}; not starting")
-    return handle
-
-
 class JobManager:
-    """Start, watch and cancel retraining jobs whose state lives in files."""
+    """Start, watch and cancel background jobs whose state lives in files."""
 
-    def __init__(self, runs_root: str | Path | None = None, models_root: str | Path | None = None,
-                 store_path: str | Path | None = None, mnist_path: str | Path | None = None):
+    def __init__(self, runs_root: str | Path | None = None):
         self.root = Path(runs_root) if runs_root is not None else runs_dir() / "jobs"
-        self.models_root = Path(models_root) if models_root is not None else models_dir()
-        self.store_path = Path(store_path) if store_path is not None \
-            else data_dir() / STORE_FILENAME
-        self.mnist_path = Path(mnist_path) if mnist_path is not None else None
         self.processes: dict[str, subprocess.Popen] = {}  # jobs this object started, for reaping
 
     def folder(self, job_id: str) -> Path:
@@ -164,38 +96,41 @@ class JobManager:
         return folder
 
     def lock_path(self, name: str) -> Path:
-        """The lock file for a model name."""
-        return self.root / "locks" / f"{check_name(name)}.lock"
+        """The lock file for a lock name (one running job per name)."""
+        return self.root / "locks" / f"{check_lock_name(name)}.lock"
 
-    def start_retrain(self, base: str = "digits", **options) -> dict:
-        """Start a retraining job (options go to digitlab.retrain.retrain); return its status."""
-        options = check_options({key: value for key, value in options.items() if value is not None})
-        from digitlab.retrain import target_name
+    def start(self, target: str, options: dict, lock_name: str) -> dict:
+        """Run target(options, progress) in a new job process; return its status.
 
-        check_name(base)
-        target = target_name(base, options.get("mode", "finetune"), options.get("set_name"),
-                             options.get("name"))
-        lock_path = self.lock_path(target)
+        target is "package.module:function"; options must be JSON values. JobAlreadyRunningError
+        when a job holding the same lock name still runs.
+        """
+        if not isinstance(target, str) or not TARGET_PATTERN.fullmatch(target):
+            raise JobError(f"a job target is 'package.module:function', got {target!r}")
+        try:
+            json.dumps(options)
+        except TypeError as error:
+            raise JobError(f"job options must be JSON values: {error}") from None
+        lock_path = self.lock_path(lock_name)
         lock_fd = try_lock(lock_path)
         if lock_fd is None:
-            running = self.active(target)
+            running = self.active(lock_name)
             detail = f" (job {running['id']}, {running['message']})" if running else ""
-            raise JobAlreadyRunningError(f"a retraining job for {target!r} is already running"
-                                         f"{detail}; wait for it to finish or cancel it")
+            raise JobAlreadyRunningError(f"a job for {lock_name!r} is already running{detail}; "
+                                         "wait for it to finish or cancel it")
         alive_fd = None
         try:
             job_id = new_job_id()
             folder = self.root / job_id
             folder.mkdir(parents=True)
             alive_fd = try_lock(folder / "alive.lock")
-            request = {"id": job_id, "base": base, "name": target, "options": options,
-                       "store_path": str(self.store_path), "models_root": str(self.models_root),
-                       "mnist_path": str(self.mnist_path) if self.mnist_path else None,
-                       "lock_path": str(lock_path), "created": utc_now()}
+            request = {"id": job_id, "target": target, "name": lock_name, "options": options,
+                       "lock_path": str(lock_path), "created": utc_now("seconds")}
             write_json_atomically(folder / "request.json", request)
             write_json_atomically(folder / "status.json", {
-                "id": job_id, "name": target, "state": "starting", "progress": 0.0,
-                "message": "starting", "started": utc_now(), "finished": None, "result": None})
+                "id": job_id, "name": lock_name, "state": "starting", "progress": 0.0,
+                "message": "starting", "started": utc_now("seconds"), "finished": None,
+                "result": None})
             os.ftruncate(lock_fd, 0)
             os.pwrite(lock_fd, job_id.encode(), 0)
             environment = {**os.environ, "PYTHONUNBUFFERED": "1", "TF_CPP_MIN_LOG_LEVEL": "2",
@@ -203,7 +138,7 @@ class JobManager:
                                filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")]))}
             with open(folder / "log.txt", "a") as log:
                 process = subprocess.Popen(
-                    [sys.executable, "-m", "digitlab.retrain", "--job-dir", str(folder),
+                    [sys.executable, "-m", "digitlab.job_process", "--job-dir", str(folder),
                      "--lock-fd", str(lock_fd), "--alive-fd", str(alive_fd)],
                     stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                     pass_fds=(lock_fd, alive_fd), start_new_session=True, env=environment,
@@ -235,7 +170,8 @@ class JobManager:
             status = json.loads((folder / "status.json").read_text())  # final words, if any
             if status["state"] not in FINISHED_STATES:
                 cancelled = (folder / CANCEL_MARKER).exists()
-                status.update(state="cancelled" if cancelled else "failed", finished=utc_now(),
+                status.update(state="cancelled" if cancelled else "failed",
+                              finished=utc_now("seconds"),
                               message="cancelled" if cancelled
                               else "job process exited unexpectedly")
                 write_json_atomically(folder / "status.json", status)

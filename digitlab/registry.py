@@ -17,14 +17,13 @@ import shutil
 import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from datetime import datetime, timezone
 from pathlib import Path
 
 from digitlab.paths import models_dir
+from digitlab.records import TEMP_PREFIX, utc_now, write_json_atomically
 
 LABELS_FILENAME = "labels.json"
 LOCK_FILENAME = ".lock"
-TEMP_PREFIX = ".tmp-"
 CARD_FILENAME = "card.json"
 MODEL_FILES = ("model.keras", "model.tflite", CARD_FILENAME)
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
@@ -55,21 +54,6 @@ def check_version(version) -> int:
     if isinstance(version, bool) or not isinstance(version, int) or version < 1:
         raise RegistryError(f"a version must be a positive integer, got {version!r}")
     return version
-
-
-def write_json_atomically(path: Path, value) -> None:
-    """Write JSON to a temp file in the same folder, fsync it, then rename over the target."""
-    handle, temp_name = tempfile.mkstemp(prefix=f"{TEMP_PREFIX}{os.getpid()}-", suffix=".json",
-                                         dir=path.parent)
-    try:
-        with os.fdopen(handle, "w") as stream:
-            stream.write(json.dumps(value, indent=2, default=str) + "\n")
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temp_name, path)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
 
 
 def process_alive(pid: int) -> bool:
@@ -203,7 +187,7 @@ class Registry:
                 version = max(self.version_numbers(name), default=0) + 1
                 parent = parent if parent is not None else card.get("parent")
                 record = {**card, "name": name, "version": version, "parent": parent,
-                          "created": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+                          "created": utc_now("seconds")}
                 (temp / CARD_FILENAME).write_text(json.dumps(record, indent=2, default=str) + "\n")
                 os.chmod(temp, 0o755)  # mkdtemp makes it private
                 os.rename(temp, folder / str(version))

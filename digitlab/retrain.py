@@ -7,8 +7,8 @@ Either way the candidate and the current model are measured on the same MNIST te
 on the sample holdout, the candidate is saved unpromoted, and it is promoted only when MNIST
 accuracy drops by at most 0.1 points and holdout accuracy does not drop.
 
-``python -m digitlab.retrain --job-dir DIR`` runs one job for `digitlab.jobs`: it reads
-DIR/request.json, keeps DIR/status.json up to date and appends to DIR/log.txt.
+`retrain` is a plain function of a `RetrainOptions`; `digitlab.retrain_job` runs it as a
+background job. ``python -m digitlab.retrain`` runs one here, in the terminal.
 """
 
 from __future__ import annotations
@@ -17,16 +17,11 @@ import argparse
 import io
 import json
 import math
-import os
-import signal
 import sys
 import time
-import traceback
 from collections.abc import Callable
-from dataclasses import dataclass
-from pathlib import Path
+from dataclasses import asdict, dataclass, fields
 
-from digitlab.jobs import JobCancelledError, JobFiles, hold_lock, utc_now
 from digitlab.registry import Registry, check_name
 from digitlab.store import SampleStore
 
@@ -44,6 +39,52 @@ def require_samples(store: SampleStore, set_name: str | None = None,
                          "are needed to retrain (draw or correct a few more)")
     return count
 Progress = Callable[[float, str], None]
+
+
+@dataclass
+class RetrainOptions:
+    """What to retrain and how; every field is a JSON value, so a job request can carry it."""
+
+    base: str = "digits"  # the model to fine-tune, and to compare with
+    mode: str = "finetune"  # or "scratch": a new model from a sample set alone
+    set_name: str | None = None  # None: the default pool
+    name: str | None = None  # save under this name (default: a scratch set's name, else base)
+    epochs: int | None = None
+    replay: int = 10  # MNIST images per sample in a fine-tune ...
+    replay_minimum: int = 1000  # ... and at least this many
+    learning_rate: float | None = None
+    arch: str = "fast"
+    sample_repeat: int | None = None
+    augment: bool = True
+    min_samples: int = MIN_SAMPLES
+    test_subset: int | None = None
+    seed: int = 0
+    check_mnist: bool | None = None
+    max_mnist_drop: float = 0.001
+    auto_promote: bool = True
+    plots: bool = True
+
+    @classmethod
+    def from_dict(cls, options: dict) -> RetrainOptions:
+        """Options from a JSON object; ValueError naming unknown keys or a bad mode or name."""
+        accepted = [field.name for field in fields(cls)]
+        unknown = sorted(set(options) - set(accepted))
+        if unknown:
+            raise ValueError(f"unknown retrain options {unknown}; accepted: {sorted(accepted)}")
+        chosen = cls(**{key: value for key, value in options.items() if value is not None})
+        if chosen.mode not in MODES:
+            raise ValueError(f"unknown mode {chosen.mode!r}; use one of: {', '.join(MODES)}")
+        check_name(chosen.base)
+        chosen.target()
+        return chosen
+
+    def target(self) -> str:
+        """The registry name the candidate is saved under."""
+        return target_name(self.base, self.mode, self.set_name, self.name)
+
+    def to_dict(self) -> dict:
+        """The options as a JSON object."""
+        return asdict(self)
 
 
 @dataclass
@@ -108,61 +149,60 @@ def plot_files(evaluation, history: dict) -> dict[str, bytes]:
     return files
 
 
-def retrain(base: str = "digits", store: SampleStore | None = None,
-            registry: Registry | None = None, mode: str = "finetune", set_name: str | None = None,
-            name: str | None = None, epochs: int | None = None, replay: int = 10,
-            replay_minimum: int = 1000, learning_rate: float | None = None, arch: str = "fast",
-            sample_repeat: int | None = None, augment: bool = True, min_samples: int = MIN_SAMPLES,
-            test_subset: int | None = None, seed: int = 0, check_mnist: bool | None = None,
-            max_mnist_drop: float = 0.001, auto_promote: bool = True, plots: bool = True,
-            mnist=None, progress: Progress | None = None) -> dict:
+def retrain(options: RetrainOptions | None = None, store: SampleStore | None = None,
+            registry: Registry | None = None, mnist=None,
+            progress: Progress | None = None) -> dict:
     """Train a candidate, save it unpromoted, promote it if it passes the gate; return a report."""
     from digitlab.data import load_mnist
     from digitlab.train import TrainConfig, train
 
     started = time.perf_counter()
     report = progress or (lambda fraction, message: None)
-    if mode not in MODES:
-        raise ValueError(f"unknown mode {mode!r}; use one of: {', '.join(MODES)}")
+    options = RetrainOptions.from_dict((options or RetrainOptions()).to_dict())  # validated
+    arch = options.arch
     store, registry = store or SampleStore(), registry or Registry()
-    target = target_name(base, mode, set_name, name)
-    check_mnist = mode == "finetune" if check_mnist is None else check_mnist
-    gate = Gate(max_mnist_drop=max_mnist_drop, check_mnist=check_mnist)
+    target = options.target()
+    check_mnist = (options.mode == "finetune" if options.check_mnist is None
+                   else options.check_mnist)
+    gate = Gate(max_mnist_drop=options.max_mnist_drop, check_mnist=check_mnist)
 
     report(0.02, "loading samples and MNIST")
-    require_samples(store, set_name, min_samples)
-    x_samples, y_samples = store.arrays(set_name=set_name, split="train")
-    holdout = store.arrays(set_name=set_name, split="holdout")
-    fingerprints = {"train_fingerprint": store.fingerprint(set_name, split="train"),
-                    "holdout_fingerprint": store.fingerprint(set_name, split="holdout")}
+    require_samples(store, options.set_name, options.min_samples)
+    x_samples, y_samples = store.arrays(set_name=options.set_name, split="train")
+    holdout = store.arrays(set_name=options.set_name, split="holdout")
+    fingerprints = {"train_fingerprint": store.fingerprint(options.set_name, split="train"),
+                    "holdout_fingerprint": store.fingerprint(options.set_name, split="holdout")}
     mnist = mnist if mnist is not None else load_mnist()
     _, (x_test, y_test) = mnist
-    mnist_test = (x_test[:test_subset], y_test[:test_subset]) if test_subset else (x_test, y_test)
+    subset = options.test_subset or len(y_test)
+    mnist_test = x_test[:subset], y_test[:subset]
 
     current_version = registry.current(target) if registry.versions(target) else None
-    if mode == "finetune":
-        base_version = registry.current(base)
-        base_card = registry.card(base, base_version)
+    if options.mode == "finetune":
+        base_version = registry.current(options.base)
+        base_card = registry.card(options.base, base_version)
         arch = base_card.get("arch", arch)
-        replay_count = max(replay * len(y_samples), replay_minimum)
+        replay_count = max(options.replay * len(y_samples), options.replay_minimum)
         config = TrainConfig(
-            arch=arch, epochs=epochs or 3, learning_rate=learning_rate or 3e-4, schedule="cosine",
-            augment=augment, seed=seed, validation_split=0.1,
-            train_subset=math.ceil(replay_count / 0.9), test_subset=test_subset,
+            arch=arch, epochs=options.epochs or 3, learning_rate=options.learning_rate or 3e-4,
+            schedule="cosine",
+            augment=options.augment, seed=options.seed, validation_split=0.1,
+            train_subset=math.ceil(replay_count / 0.9), test_subset=options.test_subset,
             early_stopping_patience=None, extra_x=x_samples, extra_y=y_samples,
-            extra_repeat=sample_repeat or 1, verbose=0,
-            initial_model=registry.path(base, base_version) / "model.keras")
-        parent = base_version if target == base else None
+            extra_repeat=options.sample_repeat or 1, verbose=0,
+            initial_model=registry.path(options.base, base_version) / "model.keras")
+        parent = base_version if target == options.base else None
     else:
         base_version, replay_count = None, 0
         config = TrainConfig(
-            arch=arch, epochs=epochs or 15, learning_rate=learning_rate or 3e-3,
-            augment=augment, seed=seed, validation_split=0.0, train_subset=0,
-            test_subset=test_subset, early_stopping_patience=None, extra_x=x_samples,
-            extra_y=y_samples, extra_repeat=sample_repeat or 10, verbose=0)
+            arch=arch, epochs=options.epochs or 15, learning_rate=options.learning_rate or 3e-3,
+            augment=options.augment, seed=options.seed, validation_split=0.0, train_subset=0,
+            test_subset=options.test_subset, early_stopping_patience=None, extra_x=x_samples,
+            extra_y=y_samples, extra_repeat=options.sample_repeat or 10, verbose=0)
         parent = current_version
 
-    source = f"{base}@{base_version}" if mode == "finetune" else f"a new {arch} model"
+    source = (f"{options.base}@{base_version}" if options.mode == "finetune"
+              else f"a new {arch} model")
     report(0.05, f"training {source} on {len(y_samples)} samples + {replay_count} MNIST images")
     result = train(config, mnist=mnist, progress=lambda f, m: report(0.08 + 0.72 * f, m))
 
@@ -185,23 +225,24 @@ def retrain(base: str = "digits", store: SampleStore | None = None,
                             "holdout_accuracy": after["holdout"],
                             "samples_accuracy": after["samples"]})
     card["data"].update({"samples": {
-        "store": str(store.path), "set_name": set_name, "train_count": int(len(y_samples)),
+        "store": str(store.path), "set_name": options.set_name, "train_count": int(len(y_samples)),
         "holdout_count": int(len(holdout[1])), "mnist_replay": replay_count, **fingerprints}})
-    card["retrain"] = {"mode": mode, "base": f"{base}@{base_version}" if base_version else None,
+    card["retrain"] = {"mode": options.mode,
+                       "base": f"{options.base}@{base_version}" if base_version else None,
                        "compared_with": current_version, "before": before, "after": after,
                        "gate": {"passed": passed, "reason": reason,
                                 "max_mnist_drop": gate.max_mnist_drop,
                                 "check_mnist": gate.check_mnist}}
-    files = plot_files(evaluation, result.history) if plots else None
+    files = plot_files(evaluation, result.history) if options.plots else None
     version = registry.save(result.model, target, card, files=files, parent=parent)
-    promoted = passed and auto_promote
+    promoted = passed and options.auto_promote
     if promoted:
         report(0.97, f"promoting {target}@{version}")
         registry.promote(target, version)
     elif passed:
         reason += " (not promoted: auto_promote is off)"
     report(1.0, f"{target}@{version} {'promoted' if promoted else 'kept unpromoted'}: {reason}")
-    return {"name": target, "version": version, "mode": mode, "base": base,
+    return {"name": target, "version": version, "mode": options.mode, "base": options.base,
             "base_version": base_version, "compared_with": current_version, "promoted": promoted,
             "reason": reason, "before": before, "after": after,
             "samples": {"train": int(len(y_samples)), "holdout": int(len(holdout[1])),
@@ -210,55 +251,17 @@ def retrain(base: str = "digits", store: SampleStore | None = None,
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Command line: `python -m digitlab.retrain --job-dir DIR` (or options for a direct run)."""
+    """Command line: `python -m digitlab.retrain [--base B] [--mode M] [--set-name S]`."""
     parser = argparse.ArgumentParser(prog="digitlab retrain", description=__doc__.splitlines()[0])
-    parser.add_argument("--job-dir", type=Path, help="job folder with request.json")
-    parser.add_argument("--lock-fd", type=int, default=None, help=argparse.SUPPRESS)
-    parser.add_argument("--alive-fd", type=int, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--base", default="digits", help="model to fine-tune / compare with")
     parser.add_argument("--mode", default="finetune", choices=MODES)
     parser.add_argument("--set-name", default=None, help="sample set (default: the main pool)")
     parser.add_argument("--epochs", type=int, default=None)
     arguments = parser.parse_args(argv)
-    if arguments.job_dir is None:  # a direct run in this terminal
-        result = retrain(arguments.base, mode=arguments.mode, set_name=arguments.set_name,
-                         epochs=arguments.epochs, progress=lambda f, m: print(f"[{f:4.0%}] {m}"))
-        print(json.dumps(result, indent=2))
-        return 0
-
-    folder = arguments.job_dir
-    request, files = json.loads((folder / "request.json").read_text()), JobFiles(folder)
-    try:
-        hold_lock(folder / "alive.lock", arguments.alive_fd)
-        hold_lock(Path(request["lock_path"]), arguments.lock_fd)
-    except SystemExit as error:
-        files.update(state="failed", message=str(error), finished=utc_now())
-        raise
-    signal.signal(signal.SIGTERM, files.request_cancel)
-    files.update(state="running", progress=0.0, message="starting", pid=os.getpid(),
-                 started=files.status.get("started") or utc_now())
-    files.log(f"job {folder.name} started (pid {os.getpid()})")
-    options = dict(request.get("options", {}))
-    try:
-        mnist = None
-        if request.get("mnist_path"):
-            from digitlab.data import load_mnist
-
-            mnist = load_mnist(Path(request["mnist_path"]))
-        result = retrain(base=request["base"], store=SampleStore(request["store_path"]),
-                         registry=Registry(request["models_root"]), mnist=mnist,
-                         progress=files.progress, **options)
-    except JobCancelledError:
-        files.update(state="cancelled", message="cancelled", finished=utc_now())
-        files.log("cancelled")
-        return 130
-    except Exception as error:
-        files.log(traceback.format_exc().rstrip())
-        files.update(state="failed", message=f"{type(error).__name__}: {error}", finished=utc_now())
-        return 1
-    files.update(state="succeeded", progress=1.0, message=result["reason"], result=result,
-                 finished=utc_now())
-    files.log("finished")
+    options = RetrainOptions(base=arguments.base, mode=arguments.mode,
+                             set_name=arguments.set_name, epochs=arguments.epochs)
+    result = retrain(options, progress=lambda fraction, text: print(f"[{fraction:4.0%}] {text}"))
+    print(json.dumps(result, indent=2))
     return 0
 
 

@@ -6,16 +6,16 @@ import hashlib
 import io
 import sqlite3
 from dataclasses import dataclass, field, fields
-from datetime import datetime, timezone
 
 import numpy as np
+
+from digitlab.imagefile import PNG_SIGNATURE
 
 SOURCES = ("canvas", "correction", "upload", "camera")
 SPLITS = ("train", "holdout")
 HOLDOUT_PERCENT = 10
 ALL_SETS = "*"
 MAX_SET_NAME_LENGTH = 100
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 class StoreError(ValueError):
@@ -63,11 +63,6 @@ class ImportReport:
     duplicates: int = 0
     skipped: int = 0
     skipped_files: list[str] = field(default_factory=list)
-
-
-def utc_now() -> str:
-    """The current UTC time as ISO 8601."""
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
 
 
 def to_uint8_image(image) -> np.ndarray:

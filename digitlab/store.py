@@ -21,11 +21,11 @@ from pathlib import Path
 import numpy as np
 
 from digitlab.paths import data_dir
+from digitlab.records import utc_now
 from digitlab.samples import (  # noqa: F401 (re-exported: the store's public names)
     ALL_SETS,
     HOLDOUT_PERCENT,
     MAX_SET_NAME_LENGTH,
-    PNG_SIGNATURE,
     SOURCES,
     SPLITS,
     ImportReport,
@@ -42,7 +42,6 @@ from digitlab.samples import (  # noqa: F401 (re-exported: the store's public na
     sample_from_row,
     split_for,
     to_uint8_image,
-    utc_now,
 )
 
 STORE_FILENAME = "samples.sqlite"

@@ -9,9 +9,8 @@ import numpy as np
 from flask import current_app, request
 from werkzeug.exceptions import BadRequest, RequestEntityTooLarge, UnsupportedMediaType
 
-from digitlab.preprocess import decode_image
+from digitlab.imagefile import PNG_SIGNATURE, decode_image
 
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 JPEG_SIGNATURE = b"\xff\xd8\xff"
 
 

@@ -101,9 +101,9 @@ class ServeState:
     @cached_property
     def jobs(self):
         """The background job manager (runs_dir()/jobs), retraining on this server's samples."""
-        from digitlab.jobs import JobManager
+        from digitlab.retrain_job import RetrainJobs
 
-        return JobManager(store_path=self.config["SAMPLES_PATH"])
+        return RetrainJobs(store_path=self.config["SAMPLES_PATH"])
 
     def close(self) -> None:
         """Stop the camera worker."""

@@ -77,8 +77,8 @@ def retrain_model():
     Unlike the reference server, the training runs in a job process, not in this request:
     the answer comes at once and GET status_url follows the job to its end.
     """
-    from digitlab.jobs import JobAlreadyRunningError, check_options
-    from digitlab.retrain import MIN_SAMPLES, require_samples
+    from digitlab.jobs import JobAlreadyRunningError
+    from digitlab.retrain import RetrainOptions, require_samples
 
     options = request_json(force=True) if request.content_length else {}
     if not isinstance(options, dict):
@@ -86,17 +86,16 @@ def retrain_model():
     if "base" in options:
         raise BadRequest("a retrain starts from the served model; 'base' cannot be chosen")
     try:
-        check_options(options)
+        checked = RetrainOptions.from_dict({**options, "base": state().model_name})
     except (TypeError, ValueError) as error:
         raise BadRequest(str(error)) from None
-    minimum = options.get("min_samples", MIN_SAMPLES)
-    if not isinstance(minimum, int) or isinstance(minimum, bool):
-        raise BadRequest(f"min_samples must be an integer, got {minimum!r}")
+    if not isinstance(checked.min_samples, int) or isinstance(checked.min_samples, bool):
+        raise BadRequest(f"min_samples must be an integer, got {checked.min_samples!r}")
     try:  # refuse at once what the job would fail on: too few samples to learn from
-        require_samples(state().store, options.get("set_name"), minimum)
+        require_samples(state().store, checked.set_name, checked.min_samples)
     except ValueError as error:
         raise Conflict(str(error)) from None
-    try:  # the job manager checks the options against digitlab.retrain.retrain
+    try:
         job = state().jobs.start_retrain(base=state().model_name, **options)
     except JobAlreadyRunningError as error:
         raise Conflict(str(error)) from None

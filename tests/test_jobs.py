@@ -16,13 +16,13 @@ from digitlab.jobs import (
     FINISHED_STATES,
     JobAlreadyRunningError,
     JobError,
-    JobManager,
     UnknownJobError,
     new_job_id,
 )
 from digitlab.paths import PROJECT_ROOT
 from digitlab.registry import Registry
-from digitlab.retrain import Gate, retrain, target_name
+from digitlab.retrain import Gate, RetrainOptions, retrain, target_name
+from digitlab.retrain_job import RetrainJobs
 from digitlab.store import SampleStore
 
 MNIST_FILE = PROJECT_ROOT / "data" / "mnist.npz"
@@ -38,7 +38,7 @@ class Workspace:
     root: Path
     store: SampleStore
     registry: Registry
-    manager: JobManager
+    manager: RetrainJobs
 
 
 @pytest.fixture(scope="module")
@@ -75,7 +75,7 @@ def workspace(template, tmp_path, monkeypatch) -> Workspace:
     (root / "data" / "mnist.npz").symlink_to(MNIST_FILE)
     for variable, folder in (("DATA", "data"), ("MODELS", "models"), ("RUNS", "runs")):
         monkeypatch.setenv(f"DIGITLAB_{variable}_DIR", str(root / folder))
-    return Workspace(root, SampleStore(), Registry(), JobManager())
+    return Workspace(root, SampleStore(), Registry(), RetrainJobs())
 
 
 def stub_tflite(model, path) -> None:
@@ -83,7 +83,7 @@ def stub_tflite(model, path) -> None:
     Path(path).write_bytes(b"tflite stub")
 
 
-def wait_for(manager: JobManager, job_id: str, condition, timeout: float = 180.0) -> dict:
+def wait_for(manager: RetrainJobs, job_id: str, condition, timeout: float = 180.0) -> dict:
     """Poll a job's status until condition(status) holds."""
     deadline = time.monotonic() + timeout
     while not condition(status := manager.status(job_id)):
@@ -108,9 +108,11 @@ def test_gate_rules():
 
 def test_retrain_validates_before_training(workspace):
     with pytest.raises(ValueError, match="at least 10"):
-        retrain(store=workspace.store, registry=workspace.registry, set_name="nobody")
+        retrain(RetrainOptions(set_name="nobody"), store=workspace.store,
+                registry=workspace.registry)
     with pytest.raises(ValueError, match="unknown mode"):
-        retrain(store=workspace.store, registry=workspace.registry, mode="sideways")
+        retrain(RetrainOptions(mode="sideways"), store=workspace.store,
+                registry=workspace.registry)
 
 
 def test_scratch_model_that_loses_mnist_is_refused_by_the_gate(workspace, mnist, monkeypatch):
@@ -118,9 +120,9 @@ def test_scratch_model_that_loses_mnist_is_refused_by_the_gate(workspace, mnist,
     (x_train, y_train), _ = mnist
     for index in range(20):  # a "train your own model" set of 20 samples
         workspace.store.add(x_train[index], int(y_train[index]), "canvas", set_name="tiny")
-    report = retrain(store=workspace.store, registry=workspace.registry, mode="scratch",
-                     set_name="tiny", name="digits", check_mnist=True, epochs=2, test_subset=300,
-                     augment=False, mnist=mnist, plots=True)
+    options = RetrainOptions(mode="scratch", set_name="tiny", name="digits", check_mnist=True,
+                             epochs=2, test_subset=300, augment=False, plots=True)
+    report = retrain(options, store=workspace.store, registry=workspace.registry, mnist=mnist)
     assert report["promoted"] is False and report["version"] == 2
     assert "MNIST test accuracy would drop" in report["reason"]
     assert report["after"]["mnist_test"] < report["before"]["mnist_test"] - 0.001

@@ -9,8 +9,9 @@ import ipywidgets as widgets
 
 from digitlab.app.state import AppState
 from digitlab.app.training import Outcome, RetrainController
-from digitlab.jobs import JobAlreadyRunningError, JobError, JobManager
+from digitlab.jobs import JobAlreadyRunningError, JobError
 from digitlab.registry import Registry
+from digitlab.retrain_job import RetrainJobs
 
 
 def percent(value: float | None) -> str:
@@ -40,7 +41,7 @@ def comparison_html(outcome: Outcome) -> str:
 class RetrainView:
     """Buttons and progress for retraining; the job runs in its own process, the UI stays live."""
 
-    def __init__(self, jobs: JobManager, registry: Registry, state: AppState,
+    def __init__(self, jobs: RetrainJobs, registry: Registry, state: AppState,
                  base: Callable[[], str], promoted: Callable[[str], None]):
         self.state, self.base, self.promoted = state, base, promoted
         self.notify = state.notify

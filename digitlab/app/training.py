@@ -6,8 +6,9 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from digitlab.jobs import FINISHED_STATES, JobManager
+from digitlab.jobs import FINISHED_STATES
 from digitlab.registry import Registry
+from digitlab.retrain_job import RetrainJobs
 
 POLL_SECONDS = 0.5
 
@@ -34,7 +35,7 @@ class Outcome:
 class RetrainController:
     """Starts fine-tune or scratch jobs, reports their progress from a thread, promotes results."""
 
-    def __init__(self, jobs: JobManager, registry: Registry,
+    def __init__(self, jobs: RetrainJobs, registry: Registry,
                  on_progress: Callable[[dict], None], on_finished: Callable[[dict], None]):
         self.jobs, self.registry = jobs, registry
         self.on_progress, self.on_finished = on_progress, on_finished

@@ -12,8 +12,8 @@ from digitlab.app.panels import HistoryStrip, counts_html, prediction_html, read
 from digitlab.app.retrain_view import RetrainView
 from digitlab.app.session import DEFAULT_MODEL, DrawingSession, NoModelError, NothingToUndoError
 from digitlab.app.state import AppState
-from digitlab.jobs import JobManager
 from digitlab.preprocess import EmptyImageError
+from digitlab.retrain_job import RetrainJobs
 from digitlab.store import StoreError
 
 PAD_SIZES = {"recognise": (336, 336), "read": (560, 240), "collect": (336, 336)}
@@ -23,12 +23,12 @@ class DrawingApp:
     """Draw digits, see what the model reads, correct it, and retrain it from your drawings."""
 
     def __init__(self, model: str | None = DEFAULT_MODEL, store=None, registry=None,
-                 jobs: JobManager | None = None, history_length: int = 8,
+                 jobs: RetrainJobs | None = None, history_length: int = 8,
                  session: DrawingSession | None = None):
         self.session = session or DrawingSession(store, registry, model=model,
                                                  width=PAD_SIZES["recognise"][0],
                                                  height=PAD_SIZES["recognise"][1])
-        self.jobs = jobs or JobManager(models_root=self.session.registry.root,
+        self.jobs = jobs or RetrainJobs(models_root=self.session.registry.root,
                                        store_path=self.session.store.path)
         predictor = self.session.predictor
         self.state = AppState(model=None if predictor is None else str(predictor.spec),
