@@ -84,20 +84,24 @@ class Reading:
 
 
 def resolve_model(spec: str | Path) -> tuple[Path, str, str | None]:
-    """Turn a registry name ("digits", "digits@3") or a path into (folder or file, model id, name)."""
+    """Turn a registry name ("digits", "digits@3") or a path into (folder or file, model id, name).
+
+    The name is given back only for a bare name, which follows the current version.
+    """
     path = Path(spec)
     if path.exists():
         return path, path.stem if path.is_file() else path.name, None
-    name, _, version = str(spec).partition("@")
-    from digitlab.registry import Registry
+    from digitlab.registry import ModelRef, Registry
 
     registry = Registry()
     try:
-        folder = registry.path(name, int(version) if version else None)
-        number = int(version) if version else registry.current(name)
+        ref = ModelRef.parse(str(spec))
+        folder = registry.path(ref.name, ref.version)
+        number = ref.version or registry.current(ref.name)
     except (KeyError, ValueError, FileNotFoundError) as error:
-        raise ModelNotFoundError(f"no model {spec!r} in the registry at {registry.root}: {error}") from error
-    return Path(folder), f"{name}@{number}", (None if version else name)
+        raise ModelNotFoundError(f"no model {spec!r} in the registry at {registry.root}: "
+                                 f"{error}") from error
+    return Path(folder), str(ModelRef(ref.name, number)), ref.name if ref.version is None else None
 
 
 def read_threshold(path: Path) -> float:
@@ -135,6 +139,18 @@ class Predictor:
         path, model_id, registry_name = resolve_model(spec)
         return cls(load_backend(path, backend), model_id, read_threshold(path),
                    registry_name=registry_name, spec=spec, backend_kind=backend)
+
+    @property
+    def ref(self):
+        """The served registry model and version (a ModelRef), or None for a model from a path."""
+        from digitlab.registry import ModelRef
+
+        if self.spec is not None and Path(self.spec).exists():
+            return None
+        try:
+            return ModelRef.parse(self.model_id)
+        except ValueError:
+            return None
 
     def current_token(self) -> str | None:
         """The registry's change token for a model loaded by name (None for paths)."""

@@ -17,6 +17,7 @@ import shutil
 import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from digitlab.paths import models_dir
@@ -47,6 +48,25 @@ def check_name(name: str) -> str:
         raise RegistryError(f"invalid model name {name!r}: use letters, digits, '_', '-' and '.', "
                             "starting with a letter or digit, at most 64 characters")
     return name
+
+
+@dataclass(frozen=True)
+class ModelRef:
+    """A registry model: a name and, optionally, one version ("digits", "digits@3")."""
+
+    name: str
+    version: int | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> ModelRef:
+        """Read "name" or "name@version"; RegistryError for a bad name or version."""
+        name, at, version = str(text).partition("@")
+        if at and not (version.isdigit() and version.isascii()):
+            raise RegistryError(f"a version must be a positive integer, got {version!r} in {text!r}")
+        return cls(check_name(name), check_version(int(version)) if at else None)
+
+    def __str__(self) -> str:
+        return self.name if self.version is None else f"{self.name}@{self.version}"
 
 
 def check_version(version) -> int:

@@ -31,8 +31,9 @@ class ServedState:
         served, predictor = self.served, self.served.predictor
         model = GaugeMetricFamily("digitlab_model_info", "The served model (always 1).",
                                   labels=["model", "name", "version"])
-        model.add_metric([predictor.model_id, served.model_name,
-                          predictor.model_id.partition("@")[2]], 1)
+        ref = predictor.ref
+        version = "" if ref is None or ref.version is None else str(ref.version)
+        model.add_metric([predictor.model_id, served.model_name, version], 1)
         yield model
         yield GaugeMetricFamily("digitlab_http_in_flight", "Model requests being served now.",
                                 value=served.requests.active)

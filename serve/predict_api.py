@@ -40,8 +40,8 @@ def served_version(name: str, version: int | None = None) -> int | None:
     if name != served.model_name:
         raise NotFound(f"Servable not found for request: Latest({name}); "
                        f"this server serves {served.model_name!r}")
-    number = served.predictor.model_id.partition("@")[2]
-    current = int(number) if number.isdigit() else None
+    ref = served.predictor.ref
+    current = ref.version if ref is not None else None
     if version is not None and version != current:
         raise NotFound(f"Servable not found for request: Specific({name}, {version}); this "
                        f"server serves version {current} (promote {version} to serve it)")

@@ -61,7 +61,8 @@ class ServeState:
     @property
     def model_name(self) -> str:
         """The registry name of the served model ("digits" in "digits@3")."""
-        return self.predictor.registry_name or self.predictor.model_id.partition("@")[0]
+        ref = self.predictor.ref
+        return ref.name if ref is not None else self.predictor.model_id
 
     def before_request(self) -> None:
         """Pick up a newly promoted model (the predictor itself polls at most every ~2 s)."""

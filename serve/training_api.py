@@ -146,9 +146,9 @@ def promote():
 def download_model():
     """The served model's .keras file."""
     served = state()
-    predictor = served.predictor
-    if predictor.registry_name is not None:
-        folder = served.registry.path(served.model_name, int(predictor.model_id.partition("@")[2]))
+    predictor, ref = served.predictor, served.predictor.ref
+    if ref is not None:
+        folder = served.registry.path(ref.name, ref.version)
     else:
         from digitlab.predict import resolve_model
 

@@ -198,3 +198,14 @@ def test_path_traversal_names_are_rejected(registry, fake_tflite, name):
     with pytest.raises(ValueError, match="invalid model name"):
         registry.path(name)
     assert not (registry.root.parent / "x").exists()
+
+
+def test_model_ref_parses_names_and_versions():
+    from digitlab.registry import ModelRef, RegistryError
+
+    assert ModelRef.parse("digits") == ModelRef("digits", None)
+    assert ModelRef.parse("digits@3") == ModelRef("digits", 3)
+    assert str(ModelRef.parse("my-set@12")) == "my-set@12" and str(ModelRef("digits")) == "digits"
+    for bad in ("digits@", "digits@x", "digits@0", "digits@-1", "digits@٣", "../x@1", "@2"):
+        with pytest.raises(RegistryError):
+            ModelRef.parse(bad)

@@ -13,6 +13,7 @@ from digitlab.app.retrain_view import RetrainView
 from digitlab.app.session import DEFAULT_MODEL, DrawingSession, NoModelError, NothingToUndoError
 from digitlab.app.state import AppState
 from digitlab.preprocess import EmptyImageError
+from digitlab.registry import ModelRef
 from digitlab.retrain_job import RetrainJobs
 from digitlab.store import StoreError
 
@@ -264,5 +265,4 @@ class DrawingApp:
 
     def base_model_name(self) -> str:
         """The registry name of the model in use (what a fine-tune starts from)."""
-        model_id = self.session.model_id or DEFAULT_MODEL
-        return model_id.partition("@")[0]
+        return ModelRef.parse(self.session.model_id or DEFAULT_MODEL).name
