@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import math
 import sys
 import time
 from collections.abc import Callable
@@ -178,27 +177,22 @@ def retrain(options: RetrainOptions | None = None, store: SampleStore | None = N
     mnist_test = x_test[:subset], y_test[:subset]
 
     current_version = registry.current(target) if registry.versions(target) else None
+    tuning = {key: value for key, value in {  # what the options set; the presets fill the rest
+        "epochs": options.epochs, "learning_rate": options.learning_rate,
+        "augment": options.augment, "seed": options.seed, "test_subset": options.test_subset,
+        "extra_repeat": options.sample_repeat}.items() if value is not None}
     if options.mode == "finetune":
         base_version = registry.current(options.base)
         base_card = registry.card(options.base, base_version)
         arch = base_card.get("arch", arch)
         replay_count = max(options.replay * len(y_samples), options.replay_minimum)
-        config = TrainConfig(
-            arch=arch, epochs=options.epochs or 3, learning_rate=options.learning_rate or 3e-4,
-            schedule="cosine",
-            augment=options.augment, seed=options.seed, validation_split=0.1,
-            train_subset=math.ceil(replay_count / 0.9), test_subset=options.test_subset,
-            early_stopping_patience=None, extra_x=x_samples, extra_y=y_samples,
-            extra_repeat=options.sample_repeat or 1, verbose=0,
-            initial_model=registry.path(options.base, base_version) / "model.keras")
+        config = TrainConfig.fine_tune(
+            registry.path(options.base, base_version) / "model.keras", replay_count,
+            x_samples, y_samples, arch=arch, **tuning)
         parent = base_version if target == options.base else None
     else:
         base_version, replay_count = None, 0
-        config = TrainConfig(
-            arch=arch, epochs=options.epochs or 15, learning_rate=options.learning_rate or 3e-3,
-            augment=options.augment, seed=options.seed, validation_split=0.0, train_subset=0,
-            test_subset=options.test_subset, early_stopping_patience=None, extra_x=x_samples,
-            extra_y=y_samples, extra_repeat=options.sample_repeat or 10, verbose=0)
+        config = TrainConfig.from_samples(x_samples, y_samples, arch=arch, **tuning)
         parent = current_version
 
     source = (f"{options.base}@{base_version}" if options.mode == "finetune"

@@ -13,7 +13,7 @@ import os
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -66,6 +66,28 @@ class TrainConfig:
             raise ValueError(f"validation_split must be in [0, 0.5), got {self.validation_split}")
         if (self.extra_x is None) != (self.extra_y is None):
             raise ValueError("extra_x and extra_y must be given together")
+
+    @classmethod
+    def fine_tune(cls, initial_model, replay_images: int, extra_x, extra_y,
+                  **overrides) -> TrainConfig:
+        """Fine-tune a trained model on user samples mixed with replay_images MNIST images.
+
+        MNIST's validation share comes out of the subset, so the subset is sized for
+        replay_images to remain for training whatever validation_split is.
+        """
+        settings = {"epochs": 3, "learning_rate": 3e-4, "schedule": "cosine",
+                    "validation_split": 0.1, "early_stopping_patience": None, "extra_repeat": 1,
+                    "verbose": 0, **overrides}
+        settings["train_subset"] = math.ceil(replay_images / (1.0 - settings["validation_split"]))
+        return cls(initial_model=initial_model, extra_x=extra_x, extra_y=extra_y, **settings)
+
+    @classmethod
+    def from_samples(cls, extra_x, extra_y, **overrides) -> TrainConfig:
+        """A new model trained on user samples alone ("draw ten of each digit"), no MNIST."""
+        settings = {"epochs": 15, "learning_rate": 3e-3, "validation_split": 0.0,
+                    "train_subset": 0, "early_stopping_patience": None, "extra_repeat": 10,
+                    "verbose": 0, **overrides}
+        return cls(extra_x=extra_x, extra_y=extra_y, **settings)
 
     def describe(self) -> dict:
         """A JSON-friendly summary for model cards."""
@@ -239,32 +261,47 @@ def train(config: TrainConfig, mnist: MnistArrays | None = None,
     )
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Command line: `digitlab train --arch default --epochs 15 [--name digits] [--out DIR]`."""
+# TrainConfig fields the command line offers; their defaults and types come from the dataclass.
+COMMAND_LINE_FIELDS = {
+    "arch": "baseline, fast or default", "epochs": None, "batch_size": None,
+    "learning_rate": "the peak rate (onecycle) or the start (cosine)",
+    "schedule": "onecycle, cosine or constant", "augment": "augmentation (--no-augment: none)",
+    "seed": None, "validation_split": None, "train_subset": "train on the first N images",
+    "early_stopping_patience": "epochs without improvement before stopping; 0 turns it off",
+}
+
+ALIASES = {"early_stopping_patience": ["--patience"]}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """`digitlab train` options: the COMMAND_LINE_FIELDS of TrainConfig, then where to save."""
     parser = argparse.ArgumentParser(prog="digitlab train", description="Train and register a model.")
-    parser.add_argument("--arch", default="default", help="baseline, fast or default")
-    parser.add_argument("--epochs", type=int, default=15)
-    parser.add_argument("--batch-size", type=int, default=128)
-    parser.add_argument("--learning-rate", type=float, default=3e-3)
-    parser.add_argument("--schedule", default="onecycle", choices=["onecycle", "cosine", "constant"])
-    parser.add_argument("--no-augment", action="store_true")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--train-subset", type=int, default=None)
-    parser.add_argument("--patience", type=int, default=4, help="early-stopping patience; 0 turns it off")
+    defaults = {item.name: item.default for item in fields(TrainConfig)}
+    for name, help_text in COMMAND_LINE_FIELDS.items():
+        flags, default = ["--" + name.replace("_", "-"), *ALIASES.get(name, [])], defaults[name]
+        if isinstance(default, bool):
+            parser.add_argument(*flags, action=argparse.BooleanOptionalAction, default=default,
+                                help=help_text)
+        else:
+            kind = type(default) if default is not None else int
+            parser.add_argument(*flags, type=kind, default=default,
+                                help=f"{help_text or name.replace('_', ' ')} (default {default})")
     parser.add_argument("--name", default="digits", help="registry name to save under")
     parser.add_argument("--promote", action="store_true", help="make the new version current")
     parser.add_argument("--out", type=Path, default=None, help="save to this folder instead of the registry")
-    arguments = parser.parse_args(argv)
-    config = TrainConfig(
-        arch=arguments.arch, epochs=arguments.epochs, batch_size=arguments.batch_size,
-        learning_rate=arguments.learning_rate, schedule=arguments.schedule,
-        augment=not arguments.no_augment, seed=arguments.seed, train_subset=arguments.train_subset,
-        early_stopping_patience=arguments.patience or None, verbose=2,
-    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line: `digitlab train --arch default --epochs 15 [--name digits] [--out DIR]`."""
+    arguments = vars(build_parser().parse_args(argv))
+    settings = {name: arguments[name] for name in COMMAND_LINE_FIELDS}
+    settings["early_stopping_patience"] = settings["early_stopping_patience"] or None
+    config = TrainConfig(**settings, verbose=2)
     result = train(config)
     print(f"validation accuracy {result.val_accuracy:.4%}, test accuracy {result.test_accuracy:.4%}, "
           f"{result.seconds:.0f} s")
-    print(register(result, arguments.name, arguments.out, arguments.promote))
+    print(register(result, arguments["name"], arguments["out"], arguments["promote"]))
     return 0
 
 

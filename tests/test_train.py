@@ -111,3 +111,25 @@ def test_register_calibrates_on_the_validation_split_and_the_card_can_rebuild_it
     assert np.array_equal(x_card, x_val) and np.array_equal(y_card, y_val)
     threshold = evaluate(small_trained_model.model, x_val, y_val).uncertain_threshold()
     assert card["calibration"]["uncertain_threshold"] == threshold
+
+
+def test_command_line_defaults_come_from_train_config():
+    from dataclasses import fields
+
+    from digitlab.train import COMMAND_LINE_FIELDS, TrainConfig, build_parser
+
+    parsed = vars(build_parser().parse_args([]))
+    defaults = {item.name: item.default for item in fields(TrainConfig)}
+    assert {name: parsed[name] for name in COMMAND_LINE_FIELDS} == \
+        {name: defaults[name] for name in COMMAND_LINE_FIELDS}
+    chosen = vars(build_parser().parse_args(["--no-augment", "--patience", "0", "--epochs", "2"]))
+    assert chosen["augment"] is False and chosen["early_stopping_patience"] == 0
+    assert chosen["epochs"] == 2
+
+
+def test_fine_tune_preset_keeps_replay_images_for_training_whatever_the_split():
+    from digitlab.train import TrainConfig
+
+    for split in (0.0, 0.1, 0.2):
+        config = TrainConfig.fine_tune("model.keras", 1000, None, None, validation_split=split)
+        assert round(config.train_subset * (1 - split)) >= 1000 > (config.train_subset - 1) * (1 - split)
