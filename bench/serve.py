@@ -32,8 +32,8 @@ RESULTS = ROOT / "bench" / "results" / "serve.json"
 
 from digitlab.data import load_mnist  # noqa: E402
 from digitlab.processes import free_port, stop_process  # noqa: E402
+from digitlab.serve.protocol import pack_message, read_message  # noqa: E402
 from digitlab.synthetic import canvas_from_mnist, paper_frame  # noqa: E402
-from serve.protocol import pack_message, read_message  # noqa: E402
 
 
 def reference_server(port: int, model_file: str) -> None:
@@ -305,7 +305,7 @@ def main(argv=None) -> int:
                           "body": "280x280 PNG canvas, multipart field 'image'"}}
     http_port, tcp_port, reference_port = free_port(), free_port(), free_port()
     servers = {
-        "digitlab": ([sys.executable, "-m", "serve", "--http-port", str(http_port),
+        "digitlab": ([sys.executable, "-m", "digitlab.serve", "--http-port", str(http_port),
                       "--tcp-port", str(tcp_port)], http_port),
         "reference": ([sys.executable, __file__, "--reference-server", str(reference_port),
                        str(model_file)], reference_port),

@@ -12,8 +12,8 @@ COMMANDS = {
     "evaluate": ("digitlab.evaluate", "evaluate a model on MNIST test and save its plots"),
     "retrain": ("digitlab.retrain", "fine-tune on stored samples (what the app's jobs run)"),
     "app": ("digitlab.app.launch", "start the Voila drawing & correction app"),
-    "serve": ("serve.__main__", "start the HTTP + TCP camera server"),
-    "camera": ("serve.camera", "stream frames from a camera or files to the server"),
+    "serve": ("digitlab.serve.__main__", "start the HTTP + TCP camera server"),
+    "camera": ("digitlab.serve.camera", "stream frames from a camera or files to the server"),
 }
 
 

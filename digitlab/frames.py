@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import cv2
 import numpy as np
 
-from digitlab.preprocess import (
+from digitlab.ink import (
     MIN_CONTRAST,
-    MIN_DENSITY,
-    MIN_DIGIT_PIXELS,
     MIN_THRESHOLD,
     NOISE_MARGIN,
     EmptyImageError,
@@ -18,15 +17,18 @@ from digitlab.preprocess import (
     histogram,
     ink_map,
     label_components,
+    member_mask,
     noise_level,
     quantile_level,
     select_labels,
     to_uint8,
 )
+from digitlab.preprocess import MIN_DENSITY, MIN_DIGIT_PIXELS
 from digitlab.segment import (
     SCORED_ASPECT,
     DigitImages,
-    member_mask,
+    Group,
+    Piece,
     piece,
     scored_columns,
     split_columns,
@@ -80,20 +82,31 @@ def frame_mask(ink: np.ndarray) -> np.ndarray | None:
     return (ink8 > 255 * max(floor, INK_SHARE * level)).astype(np.uint8)
 
 
-def belong_together(a: list, b: list) -> bool:
-    """Whether two pieces [x0, y0, x1, y1, ...] are one digit: stacked, or a small piece beside."""
-    width_a, width_b, height_a, height_b = a[2] - a[0], b[2] - b[0], a[3] - a[1], b[3] - b[1]
+class Part(NamedTuple):
+    """Ink components that may form one digit: their joint box and their labels."""
+
+    left: int
+    top: int
+    right: int
+    bottom: int
+    members: tuple
+
+
+def belong_together(a: Part, b: Part) -> bool:
+    """Whether two parts are one digit: stacked, or a small piece beside."""
+    width_a, width_b = a.right - a.left, b.right - b.left
+    height_a, height_b = a.bottom - a.top, b.bottom - b.top
     tallest = max(height_a, height_b)
-    gap_x = max(a[0], b[0]) - min(a[2], b[2])  # negative when they overlap
-    gap_y = max(a[1], b[1]) - min(a[3], b[3])
-    if gap_y > PIECE_GAP * tallest or max(a[3], b[3]) - min(a[1], b[1]) > MERGED_HEIGHT * tallest:
+    gap_x = max(a.left, b.left) - min(a.right, b.right)  # negative when they overlap
+    gap_y = max(a.top, b.top) - min(a.bottom, b.bottom)
+    if gap_y > PIECE_GAP * tallest or max(a.bottom, b.bottom) - min(a.top, b.top) > MERGED_HEIGHT * tallest:
         return False
     stacked = -gap_x >= PART_OVERLAP * min(width_a, width_b)
     return stacked or (gap_x <= PIECE_GAP * 0.4 * tallest and min(height_a, height_b) < 0.5 * tallest)
 
 
-def merge_parts(parts: list[list]) -> list[list]:
-    """Join pieces [x0, y0, x1, y1, labels] of one digit (a broken stroke, a detached bar)."""
+def merge_parts(parts: list[Part]) -> list[Part]:
+    """Join the parts of one digit (a broken stroke, a detached bar)."""
     merged = True
     while merged:
         merged = False
@@ -101,8 +114,8 @@ def merge_parts(parts: list[list]) -> list[list]:
             for second in range(first + 1, len(parts)):
                 a, b = parts[first], parts[second]
                 if belong_together(a, b):
-                    parts[first] = [min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]),
-                                    max(a[3], b[3]), a[4] + b[4]]
+                    parts[first] = Part(min(a.left, b.left), min(a.top, b.top), max(a.right, b.right),
+                                        max(a.bottom, b.bottom), a.members + b.members)
                     del parts[second]
                     merged = True
                     break
@@ -111,18 +124,19 @@ def merge_parts(parts: list[list]) -> list[list]:
     return parts
 
 
-def reading_order(boxes: list[tuple]) -> list[tuple]:
-    """Sort boxes (x, y, w, h, ...) into lines top to bottom, each left to right."""
-    lines: list[list[tuple]] = []
-    for box in sorted(boxes, key=lambda item: item[1] + item[3] / 2):
+def reading_order(pieces: list[Piece]) -> list[Piece]:
+    """Sort pieces into lines top to bottom, each left to right."""
+    lines: list[list[Piece]] = []
+    for found in sorted(pieces, key=lambda item: item.y + item.height / 2):
         for line in lines:
-            top, bottom = min(b[1] for b in line), max(b[1] + b[3] for b in line)
-            if min(bottom, box[1] + box[3]) - max(top, box[1]) >= 0.5 * min(box[3], bottom - top):
-                line.append(box)
+            top, bottom = min(b.y for b in line), max(b.y + b.height for b in line)
+            overlap = min(bottom, found.y + found.height) - max(top, found.y)
+            if overlap >= 0.5 * min(found.height, bottom - top):
+                line.append(found)
                 break
         else:
-            lines.append([box])
-    return [box for line in lines for box in sorted(line, key=lambda item: item[0])]
+            lines.append([found])
+    return [found for line in lines for found in sorted(line, key=lambda item: item.x)]
 
 
 def find_digits(frame, min_height_fraction: float = 0.03, max_height_fraction: float = 0.9,
@@ -151,28 +165,26 @@ def find_digits(frame, min_height_fraction: float = 0.03, max_height_fraction: f
     for label in np.argsort(-stats[1:, cv2.CC_STAT_AREA])[:MAX_PARTS] + 1:
         x, y, width, height, area = (int(value) for value in stats[label])
         if not edge[label] and area >= max(4, (0.15 * min_height) ** 2):
-            parts.append([x, y, x + width, y + height, [label]])
+            parts.append(Part(x, y, x + width, y + height, (label,)))
     found, images = [], DigitImages(ink, labels)
-    for x0, y0, x1, y1, members in merge_parts(parts):
-        height = y1 - y0
+    for part in merge_parts(parts):
+        height = part.bottom - part.top
         if not min_height <= height <= max_height_fraction * frame_height:
             continue
-        member = member_mask(labels[y0:y1, x0:x1], members)
-        if member.mean() < MIN_DENSITY:
+        group = Group(member_mask(labels[part.top:part.bottom, part.left:part.right], part.members),
+                      part.left, part.top, part.members)
+        if group.mask.mean() < MIN_DENSITY:
             continue
-        columns = split_columns(member, split_aspect)
-        if score is not None and member.shape[1] >= SCORED_ASPECT * height:
-            columns = scored_columns(member, images, members, (x0, y0), min_height, columns, score)
-        for start, stop in columns:
-            found_piece = piece(member, (x0, y0), start, stop, min_height)
-            if found_piece is not None:
-                x, y, width, height, cuts = found_piece
-                found.append((x, y, width, height, members, cuts))
+        columns = split_columns(group.mask, split_aspect)
+        if score is not None and group.mask.shape[1] >= SCORED_ASPECT * height:
+            columns = scored_columns(group, images, min_height, columns, score)
+        pieces = (piece(group, start, stop, min_height) for start, stop in columns)
+        found.extend(found_piece for found_piece in pieces if found_piece is not None)
     digits = []
-    for x, y, width, height, members, cuts in reading_order(found):
-        image = images.get(members, (x, y, width, height), cuts)
+    for found_piece in reading_order(found):
+        image = images.get(found_piece)
         if image is None:
             continue
-        box = [round(value / factor) for value in (x, y, width, height)]
+        box = [round(value / factor) for value in found_piece.box]
         digits.append(DigitBox(*box, image=image))
     return digits

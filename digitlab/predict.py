@@ -16,7 +16,8 @@ import numpy as np
 
 from digitlab.backends import ModelNotFoundError, load_backend
 from digitlab.frames import DigitBox, find_digits
-from digitlab.preprocess import EmptyImageError, to_mnist
+from digitlab.ink import EmptyImageError
+from digitlab.preprocess import to_mnist
 
 DEFAULT_MODEL = "digits"
 DEFAULT_UNCERTAIN_THRESHOLD = 0.7  # used when a model card carries no calibrated threshold

@@ -1,16 +1,61 @@
 """Cut a group of touching ink into digits: a projection split, and a split the model guides.
 
-`find_digits` (in `digitlab.frames`) groups a frame's ink into candidate digits; a group too
-wide for one digit is cut at valleys of its column profile, and, when a model is at hand and
-unsure of that cut, at the columns where the model reads every piece best.
+A scene module (`digitlab.frames`) groups a frame's ink into candidate digits; a group too wide
+for one digit is cut at valleys of its column profile, and, when a model is at hand and unsure
+of that cut, at the columns where the model reads every piece best. Each piece between two cuts
+becomes an MNIST image through `digitlab.preprocess`.
 """
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import cv2
 import numpy as np
 
-from digitlab.preprocess import EmptyImageError, mnist_from_gray
+from digitlab.ink import EmptyImageError, member_mask
+from digitlab.preprocess import mnist_from_gray
+
+
+class Group(NamedTuple):
+    """Ink that may hold touching digits: its mask cropped to its box, the box's corner and labels."""
+
+    mask: np.ndarray
+    left: int
+    top: int
+    members: tuple
+
+
+class Piece(NamedTuple):
+    """A group's ink between two cut columns (None at the group's ends), its box in frame pixels."""
+
+    x: int
+    y: int
+    width: int
+    height: int
+    left_cut: int | None
+    right_cut: int | None
+    members: tuple
+
+    @property
+    def box(self) -> tuple[int, int, int, int]:
+        """The box as (x, y, width, height)."""
+        return self.x, self.y, self.width, self.height
+
+
+class PieceScore(NamedTuple):
+    """How well the model reads a piece: the gain a segmentation sums, and its confidence."""
+
+    gain: float
+    confidence: float
+
+
+class Way(NamedTuple):
+    """The best way found to read a group up to a column: its summed gain and column ranges."""
+
+    gain: float
+    spans: list
+
 
 DIGIT_ASPECT = 0.75
 VALLEY_SHARE = 0.5
@@ -90,92 +135,83 @@ def within_pieces(spans, known, width: int, most: float) -> list[tuple[int, int]
             if before.get(start, unreachable) + 1 + after.get(stop, unreachable) <= most]
 
 
-def read_pieces(spans, member, made, members, origin, min_height, score) -> dict:
-    """(start, stop) -> (gain, confidence) for each column span whose ink reads as one piece."""
-    images, aspects, kept = [], [], []
+def read_pieces(spans, group: Group, images: DigitImages, min_height, score) -> dict:
+    """(start, stop) -> PieceScore for each column span whose ink reads as one piece."""
+    read, aspects, kept = [], [], []
     for start, stop in spans:
-        found = piece(member, origin, start, stop, min_height)
-        image = None if found is None else made.get(members, found[:4], found[4])
+        found = piece(group, start, stop, min_height)
+        image = None if found is None else images.get(found)
         if image is None:
             continue
-        images.append(image)
-        aspects.append(found[2] / found[3])
+        read.append(image)
+        aspects.append(found.width / found.height)
         kept.append((start, stop))
-    if not images:
+    if not read:
         return {}
-    probabilities = np.asarray(score(images))
+    probabilities = np.asarray(score(read))
     confidence, digit = probabilities.max(axis=1), probabilities.argmax(axis=1)
     mean, spread = LOG_ASPECT[digit, 0], LOG_ASPECT[digit, 1]
     shape = -0.5 * ((np.log(aspects) - mean) / spread) ** 2  # log-likelihood of the piece's shape
     gain = np.log(np.maximum(confidence, 1e-6)) + ASPECT_WEIGHT * shape - DIGIT_COST
-    return {span: (float(g), float(c)) for span, g, c in zip(kept, gain, confidence)}
+    return {span: PieceScore(float(g), float(c)) for span, g, c in zip(kept, gain, confidence)}
 
 
-def scored_columns(member, made, members, origin, min_height, heuristic, score):
+def scored_columns(group: Group, images: DigitImages, min_height, heuristic, score):
     """Column ranges of the digits in a group, chosen by how well the model reads the pieces.
 
     When the model is unsure of the projection split, every run between candidate cuts that
-    lies on a way with few enough pieces to beat that split is read, and the segmentation with the highest summed gain (log-confidence plus the piece's
-    shape likelihood, less DIGIT_COST per digit) wins: touching digits are cut where both
-    halves read as digits, and one wide digit stays whole.
+    lies on a way with few enough pieces to beat that split is read, and the segmentation with
+    the highest summed gain (log-confidence plus the piece's shape likelihood, less DIGIT_COST
+    per digit) wins: touching digits are cut where both halves read as digits, and one wide
+    digit stays whole.
     """
-    arguments = (member, made, members, origin, min_height, score)
+    arguments = (group, images, min_height, score)
     first = read_pieces(heuristic, *arguments)
-    if all(span in first and first[span][1] >= SURE for span in heuristic):
+    if all(span in first and first[span].confidence >= SURE for span in heuristic):
         return heuristic  # MNIST-trained models are sure of digit halves too: trust only doubt
-    height, width = member.shape
-    positions = [0, *candidate_cuts(member, heuristic), width]
+    height, width = group.mask.shape
+    positions = [0, *candidate_cuts(group.mask, heuristic), width]
     spans = [(start, stop) for i, start in enumerate(positions) for stop in positions[i + 1:]
              if MIN_PIECE_WIDTH * height <= stop - start <= MAX_PIECE_ASPECT * height
              and (start, stop) not in first]
     if all(span in first for span in heuristic):  # a way of more pieces cannot beat this one
-        most = sum(first[span][0] for span in heuristic) / MOST_GAIN
+        most = sum(first[span].gain for span in heuristic) / MOST_GAIN
         spans = within_pieces(spans, first, width, most)
     pieces = {**first, **read_pieces(spans, *arguments)}
-    best = {0: (0.0, [])}  # position -> (score, column ranges) of the best way to read up to it
+    best = {0: Way(0.0, [])}  # position -> the best way to read the group up to it
     for stop in positions[1:]:
-        options = [(best[start][0] + gain, best[start][1] + [(start, stop)])
-                   for (start, end), (gain, _) in pieces.items() if end == stop and start in best]
+        options = [Way(best[start].gain + read.gain, best[start].spans + [(start, stop)])
+                   for (start, end), read in pieces.items() if end == stop and start in best]
         if options:
-            best[stop] = max(options, key=lambda option: option[0])
-    return best[width][1] if width in best else heuristic
+            best[stop] = max(options, key=lambda option: option.gain)
+    return best[width].spans if width in best else heuristic
 
 
-def piece(member, origin, start, stop, min_height):
-    """(x, y, w, h, cuts) in frame pixels of a group's ink between two columns; None if too small."""
-    part = np.zeros_like(member)
-    part[:, start:stop] = member[:, start:stop]
+def piece(group: Group, start: int, stop: int, min_height) -> Piece | None:
+    """A group's ink between two columns, as a Piece in frame pixels; None if too small."""
+    part = np.zeros_like(group.mask)
+    part[:, start:stop] = group.mask[:, start:stop]
     x, y, width, height = cv2.boundingRect(part)
-    if height < 0.5 * min_height:  # cut columns, or None where the group ends
+    if height < 0.5 * min_height:
         return None
-    cuts = (origin[0] + start if start > 0 else None,
-            origin[0] + stop if stop < member.shape[1] else None)
-    return origin[0] + x, origin[1] + y, width, height, cuts
+    return Piece(group.left + x, group.top + y, width, height,
+                 group.left + start if start > 0 else None,
+                 group.left + stop if stop < group.mask.shape[1] else None, group.members)
 
 
-def member_mask(labels: np.ndarray, members: list[int]) -> np.ndarray:
-    """uint8 mask (0 or 1) of the pixels whose label is one of members."""
-    if len(members) > 4:
-        return np.isin(labels, members).view(np.uint8)
-    mask = labels == members[0]
-    for label in members[1:]:
-        mask |= labels == label
-    return mask.view(np.uint8)
-
-
-def digit_image(ink, labels, members, box, cuts) -> np.ndarray:
-    """to_mnist of one digit's own ink (its components, between its cut columns) on black."""
-    x, y, width, height = box
+def digit_image(ink: np.ndarray, labels: np.ndarray, found: Piece) -> np.ndarray:
+    """to_mnist of one piece's own ink (its components, between its cut columns) on black."""
+    x, y, width, height = found.box
     pad = max(2, height // 5)
     top, left = max(0, y - pad), max(0, x - pad)
     bottom, right = min(ink.shape[0], y + height + pad), min(ink.shape[1], x + width + pad)
-    member = member_mask(labels[top:bottom, left:right], members)
+    member = member_mask(labels[top:bottom, left:right], found.members)
     radius = max(1, height // 25)
     member = cv2.dilate(member, np.ones((2 * radius + 1, 2 * radius + 1), np.uint8))
-    if cuts[0] is not None:
-        member[:, :max(0, cuts[0] - left)] = 0
-    if cuts[1] is not None:
-        member[:, max(0, cuts[1] - left):] = 0
+    if found.left_cut is not None:
+        member[:, :max(0, found.left_cut - left)] = 0
+    if found.right_cut is not None:
+        member[:, max(0, found.right_cut - left):] = 0
     crop = np.where(member > 0, ink[top:bottom, left:right], np.float32(0.0))
     # The ink map is float32 in [0, 1] already: what to_mnist's as_gray would give.
     return mnist_from_gray(cv2.copyMakeBorder(crop, 2, 2, 2, 2, cv2.BORDER_CONSTANT, value=0.0))
@@ -187,12 +223,11 @@ class DigitImages:
     def __init__(self, ink: np.ndarray, labels: np.ndarray):
         self.ink, self.labels, self.made = ink, labels, {}
 
-    def get(self, members, box, cuts) -> np.ndarray | None:
+    def get(self, found: Piece) -> np.ndarray | None:
         """digit_image of one piece of ink, or None where it holds no digit."""
-        key = (tuple(members), tuple(box), cuts)
-        if key not in self.made:
+        if found not in self.made:
             try:
-                self.made[key] = digit_image(self.ink, self.labels, members, box, cuts)
+                self.made[found] = digit_image(self.ink, self.labels, found)
             except EmptyImageError:
-                self.made[key] = None
-        return self.made[key]
+                self.made[found] = None
+        return self.made[found]

@@ -7,7 +7,7 @@ import secrets
 
 from flask import Flask
 
-from serve import config as settings
+from digitlab.serve import config as settings
 
 logger = logging.getLogger(__name__)
 
@@ -23,10 +23,10 @@ def create_app(config=None) -> Flask:
         app.config["TOKEN"] = secrets.token_urlsafe(24)
         app.config["TOKEN_GENERATED"] = True
 
-    from serve.auth import allowed_hosts, check_host
-    from serve.errors import register_error_handlers
-    from serve.metrics import ServeMetrics, start_timer
-    from serve.state import ServeState
+    from digitlab.serve.auth import allowed_hosts, check_host
+    from digitlab.serve.errors import register_error_handlers
+    from digitlab.serve.metrics import ServeMetrics, start_timer
+    from digitlab.serve.state import ServeState
 
     app.config["HOST_NAMES"] = allowed_hosts(app.config)
     served = app.extensions["digitlab"] = ServeState(app.config)
@@ -37,7 +37,7 @@ def create_app(config=None) -> Flask:
     app.before_request(served.before_request)
     app.after_request(served.metrics.observe)
 
-    from serve import metrics, monitor, predict_api, training_api
+    from digitlab.serve import metrics, monitor, predict_api, training_api
 
     for blueprint in (monitor.bp, predict_api.bp, training_api.bp, metrics.bp):
         app.register_blueprint(blueprint)

@@ -1,4 +1,4 @@
-"""`digitlab serve` / `python -m serve`: start the HTTP and camera servers until interrupted."""
+"""`digitlab serve` / `python -m digitlab.serve`: start the HTTP and camera servers until interrupted."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import threading
 
 def main(argv=None) -> int:
     """Parse options, load the model, serve until Ctrl-C or SIGTERM; returns the exit code."""
-    from serve import config as settings
+    from digitlab.serve import config as settings
 
     try:
         config = settings.from_arguments(sys.argv[1:] if argv is None else argv)
@@ -25,9 +25,9 @@ def main(argv=None) -> int:
     cv2.setNumThreads(1)
 
     from digitlab.predict import ModelNotFoundError
-    from serve import create_app
-    from serve.auth import is_loopback
-    from serve.server import ServeServer
+    from digitlab.serve import create_app
+    from digitlab.serve.auth import is_loopback
+    from digitlab.serve.server import ServeServer
 
     try:
         app = create_app(config)

@@ -10,7 +10,7 @@ from flask import current_app, request
 from werkzeug.datastructures import WWWAuthenticate
 from werkzeug.exceptions import Forbidden, ServiceUnavailable, Unauthorized
 
-from serve.state import state
+from digitlab.serve.state import state
 
 RETRY_AFTER_SECONDS = 1
 LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import cv2
 
-from serve.protocol import PROTOCOL_VERSION, ConnectionClosed, pack_message, read_message
+from digitlab.serve.protocol import PROTOCOL_VERSION, ConnectionClosed, pack_message, read_message
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".webp"}
 LEGACY_TRAILER = b"\xff\xd9"  # the reference client sent a stray EOI after every image

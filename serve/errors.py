@@ -7,7 +7,8 @@ import logging
 from flask import jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from digitlab.preprocess import EmptyImageError, InvalidImageError
+from digitlab.imagefile import InvalidImageError
+from digitlab.ink import EmptyImageError
 
 logger = logging.getLogger(__name__)
 # The reference server answered these with {"success": ...}; its clients look for the key.

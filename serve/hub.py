@@ -8,10 +8,10 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from digitlab import preprocess
+from digitlab import imagefile, ink, preprocess
 from digitlab.frames import DigitBox
 from digitlab.predict import FoundDigits
-from serve.sessions import ClientSession
+from digitlab.serve.sessions import ClientSession
 
 logger = logging.getLogger(__name__)
 SINGLE_DIGIT_SIZE = 64  # frames this small (like the reference's 28x28 stream) are one digit
@@ -169,10 +169,10 @@ class CameraHub:
         """Decode one frame and find its digits: ((image, FoundDigits) or an error, seconds)."""
         started = time.perf_counter()
         try:
-            image = preprocess.decode_image(data, max_pixels=self.max_pixels,
-                                            max_decoded_bytes=self.max_decoded_bytes)
+            image = imagefile.decode_image(data, max_pixels=self.max_pixels,
+                                           max_decoded_bytes=self.max_decoded_bytes)
             result = image, find_digits(self.model.predictor, image)
-        except preprocess.InvalidImageError as error:
+        except imagefile.InvalidImageError as error:
             result = f"cannot decode frame: {error}"
         except Exception as error:  # answered as this frame's error; the others go on
             logger.exception("finding digits failed")
@@ -187,5 +187,5 @@ def find_digits(predictor, image) -> FoundDigits:
         return predictor.find(image)
     try:
         return FoundDigits([DigitBox(0, 0, width, height, preprocess.to_mnist(image))], [None])
-    except preprocess.EmptyImageError:
+    except ink.EmptyImageError:
         return FoundDigits([], [])

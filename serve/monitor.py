@@ -10,8 +10,8 @@ import numpy as np
 from flask import Blueprint, Response, current_app, render_template, send_file
 from werkzeug.exceptions import NotFound, ServiceUnavailable
 
-from serve.auth import RETRY_AFTER_SECONDS
-from serve.state import state
+from digitlab.serve.auth import RETRY_AFTER_SECONDS
+from digitlab.serve.state import state
 
 bp = Blueprint("monitor", __name__)
 FEED_FPS = 10.0

@@ -5,9 +5,9 @@ from __future__ import annotations
 from flask import Blueprint, jsonify
 from werkzeug.exceptions import NotFound
 
-from serve.auth import limited
-from serve.images import request_image, request_instances
-from serve.state import state
+from digitlab.serve.auth import limited
+from digitlab.serve.images import request_image, request_instances
+from digitlab.serve.state import state
 
 bp = Blueprint("predict", __name__)
 

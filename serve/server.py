@@ -6,8 +6,8 @@ import logging
 import os
 import threading
 
-from serve.tcp import CameraServer
-from serve.wsgi import HTTPServer
+from digitlab.serve.tcp import CameraServer
+from digitlab.serve.wsgi import HTTPServer
 
 BODY_SLACK = 1024 * 1024  # multipart overhead above MAX_CONTENT_LENGTH; Flask answers 413 in JSON
 # Requests queue while every worker is busy; that is normal under load, not worth a log line each.

@@ -10,7 +10,7 @@ from functools import cached_property
 from flask import current_app
 
 from digitlab.predict import Predictor
-from serve.hub import CameraHub
+from digitlab.serve.hub import CameraHub
 
 logger = logging.getLogger(__name__)
 

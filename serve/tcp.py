@@ -7,9 +7,9 @@ import socket
 import threading
 import time
 
-from serve.hub import CameraHub
-from serve.jpegstream import JPEG_START, JpegStreamSplitter
-from serve.protocol import (
+from digitlab.serve.hub import CameraHub
+from digitlab.serve.jpegstream import JPEG_START, JpegStreamSplitter
+from digitlab.serve.protocol import (
     PROTOCOL_VERSION,
     ConnectionClosed,
     MessageTimeout,

@@ -6,11 +6,12 @@ import cv2
 from flask import Blueprint, request, send_file, url_for
 from werkzeug.exceptions import BadRequest, Conflict, NotFound
 
-from digitlab.preprocess import EmptyImageError, to_mnist
+from digitlab.ink import EmptyImageError
+from digitlab.preprocess import to_mnist
 from digitlab.registry import RegistryError, UnknownModelError
-from serve.auth import limited, write_access
-from serve.images import PNG_SIGNATURE, check_upload_type, decode, request_json
-from serve.state import state
+from digitlab.serve.auth import limited, write_access
+from digitlab.serve.images import PNG_SIGNATURE, check_upload_type, decode, request_json
+from digitlab.serve.state import state
 
 bp = Blueprint("training", __name__)
 

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import numpy as np
 
+from digitlab.frames import find_digits
 from digitlab.predict import DigitReading, Prediction, Reading
-from digitlab.preprocess import find_digits, to_mnist
+from digitlab.preprocess import to_mnist
 
 ROOT = Path(__file__).resolve().parent.parent
 COMMITTED_MODEL = ROOT / "models" / "digits" / "1"

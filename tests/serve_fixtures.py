@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from digitlab.processes import wait_until
-from serve.protocol import pack_message, read_message
+from digitlab.serve.protocol import pack_message, read_message
 
 __all__ = ["serve_root", "serve_env", "private_registry", "predictor", "app", "client",
            "live_server", "digits"]  # the fixtures; test modules star-import them
@@ -70,7 +70,7 @@ def predictor(serve_env):
 
 def make_app(predictor, tmp_path, **overrides):
     """A test app around the given predictor with its own sample database."""
-    from serve import create_app
+    from digitlab.serve import create_app
 
     config = {"TESTING": True, "PREDICTOR": predictor, "TOKEN": TOKEN,
               "SAMPLES_PATH": str(tmp_path / "samples.sqlite")}
@@ -93,7 +93,7 @@ def client(app):
 
 def start_server(app):
     """Run an app under waitress plus the camera server on free 127.0.0.1 ports."""
-    from serve.server import ServeServer
+    from digitlab.serve.server import ServeServer
 
     app.config.update(HOST="127.0.0.1", HTTP_PORT=0, TCP_PORT=0)
     return ServeServer(app).start()

@@ -10,7 +10,7 @@ from digitlab.app.collect import CollectionPlan, InvalidSetNameError, check_set_
 from digitlab.app.keys import key_action
 from digitlab.app.session import DrawingSession, NoModelError, NothingToUndoError
 from digitlab.app.strokes import Stroke, StrokeRecorder, rasterise
-from digitlab.preprocess import EmptyImageError
+from digitlab.ink import EmptyImageError
 from digitlab.registry import Registry
 from digitlab.store import SampleStore
 

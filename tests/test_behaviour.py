@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from digitlab.ink import EmptyImageError
 from digitlab.predict import Predictor
-from digitlab.preprocess import EmptyImageError
 from digitlab.synthetic import canvas_from_mnist, paper_frame
 
 DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "models" / "digits" / "1"

@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 
 from digitlab.export import save_model_folder
+from digitlab.ink import EmptyImageError
 from digitlab.predict import Predictor
-from digitlab.preprocess import EmptyImageError, to_mnist
+from digitlab.preprocess import to_mnist
 
 
 @pytest.fixture(scope="module")

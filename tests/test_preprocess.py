@@ -10,15 +10,10 @@ import numpy as np
 import pytest
 
 from digitlab.data import load_mnist
-from digitlab.preprocess import (
-    DigitBox,
-    EmptyImageError,
-    InvalidImageError,
-    decode_image,
-    find_digits,
-    header_size,
-    to_mnist,
-)
+from digitlab.frames import DigitBox, find_digits
+from digitlab.imagefile import InvalidImageError, decode_image, header_size
+from digitlab.ink import EmptyImageError
+from digitlab.preprocess import to_mnist
 from digitlab.synthetic import box_overlap, canvas_from_mnist, ink_is_one_blob, paper_frame
 
 
@@ -367,7 +362,7 @@ def test_digit_shape_table_matches_mnist(mnist):
 
 
 def test_fast_forms_match_the_plain_cv2_and_numpy_ones():
-    from digitlab.preprocess import histogram, label_components, noise_level, select_labels
+    from digitlab.ink import histogram, label_components, noise_level, select_labels
 
     rng = np.random.default_rng(0)
     for shape in [(67, 64), (40, 300), (360, 480)]:

@@ -53,3 +53,15 @@ def test_ci_runs_the_readme_test_command():
     assert "make test" in (ROOT / ".ci" / "run").read_text()
     readme = (ROOT / "README.md").read_text()
     assert "make run" in readme and "make test" in readme
+
+
+def test_serve_is_installed_inside_digitlab_not_as_a_top_level_package(tmp_path):
+    import subprocess
+    import sys
+
+    probe = ("import importlib.util, digitlab.serve; "
+             "print(importlib.util.find_spec('serve') is None, digitlab.serve.__name__)")
+    result = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True,
+                            text=True, timeout=120, env={"PATH": "/usr/bin:/bin"})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["True", "digitlab.serve"]

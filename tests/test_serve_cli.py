@@ -16,8 +16,8 @@ import pytest
 from serve_fixtures import *  # noqa: F403 (the serve fixtures)
 from serve_fixtures import make_app, wait_for
 
-from serve import camera, config
-from serve.server import ServeServer
+from digitlab.serve import camera, config
+from digitlab.serve.server import ServeServer
 
 
 @pytest.fixture
@@ -32,7 +32,7 @@ def digit_folder(tmp_path, digits):
 
 def test_python_m_serve_starts_answers_and_stops_on_sigterm(serve_env, digit_folder, capsys):
     process = subprocess.Popen(
-        [sys.executable, "-m", "serve", "--http-port", "0", "--tcp-port", "0"],
+        [sys.executable, "-m", "digitlab.serve", "--http-port", "0", "--tcp-port", "0"],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         env={**os.environ, "DIGITLAB_SERVE_TOKEN": ""}, cwd=str(serve_env))
     try:

@@ -15,7 +15,7 @@ import numpy as np
 from serve_fixtures import *  # noqa: F403 (the serve fixtures)
 from serve_fixtures import TOKEN, CameraClient, encode, wait_for
 
-from serve.protocol import ConnectionClosed, pack_message, read_message
+from digitlab.serve.protocol import ConnectionClosed, pack_message, read_message
 
 HTTP_CASES = 1200
 TCP_CASES = 1200

@@ -14,7 +14,7 @@ import pytest
 from serve_fixtures import *  # noqa: F403 (the serve fixtures)
 from serve_fixtures import CameraClient, encode, serving, wait_for
 
-from serve.protocol import HEADER
+from digitlab.serve.protocol import HEADER
 
 
 @pytest.fixture(scope="module")

@@ -132,7 +132,7 @@ def test_reads_match_the_document(client, app, path, status):
 
 def test_status_and_live_view_of_a_connected_camera(client, app):
     """/status lists the camera, /video_feed streams it and refuses when the views are full."""
-    from serve.sessions import ClientSession
+    from digitlab.serve.sessions import ClientSession
 
     session = ClientSession("cam-1", "127.0.0.1:50000", "v1")
     session.submit(1, b"frame")

@@ -13,8 +13,8 @@ import pytest
 from serve_fixtures import *  # noqa: F403 (the serve fixtures)
 from serve_fixtures import CameraClient, encode, scene, serving, wait_for
 
-from serve.jpegstream import JpegStreamSplitter
-from serve.protocol import (
+from digitlab.serve.jpegstream import JpegStreamSplitter
+from digitlab.serve.protocol import (
     ConnectionClosed,
     ProtocolError,
     pack_message,

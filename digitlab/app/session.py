@@ -8,8 +8,9 @@ import cv2
 import numpy as np
 
 from digitlab.app.strokes import PAPER, StrokeRecorder, to_png
+from digitlab.ink import EmptyImageError
 from digitlab.predict import ModelNotFoundError, Prediction, Predictor, Reading
-from digitlab.preprocess import EmptyImageError, to_mnist
+from digitlab.preprocess import to_mnist
 from digitlab.registry import Registry
 from digitlab.store import SampleNotFoundError, SampleStore
 

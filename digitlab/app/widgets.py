@@ -12,7 +12,7 @@ from digitlab.app.panels import HistoryStrip, counts_html, prediction_html, read
 from digitlab.app.retrain_view import RetrainView
 from digitlab.app.session import DEFAULT_MODEL, DrawingSession, NoModelError, NothingToUndoError
 from digitlab.app.state import AppState
-from digitlab.preprocess import EmptyImageError
+from digitlab.ink import EmptyImageError
 from digitlab.registry import ModelRef
 from digitlab.retrain_job import RetrainJobs
 from digitlab.store import StoreError
