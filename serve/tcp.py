@@ -24,6 +24,9 @@ from digitlab.serve.protocol import (
 logger = logging.getLogger(__name__)
 
 
+PENDING_BYTES_PER_SECOND = 1024 * 1024  # before its hello or first JPEG: a flood gets little
+
+
 class ThrottledSocket:
     """A connection whose reads keep to a byte rate (a token bucket with a small burst).
 
@@ -122,16 +125,18 @@ class CameraServer:
             threading.Thread(target=self.handle, args=(connection, address),
                              name=f"camera-{address[1]}", daemon=True).start()
 
-    def joined(self, connection: socket.socket) -> None:
-        """A pending connection became a camera (it no longer counts against max_pending)."""
+    def joined(self, connection: ThrottledSocket) -> None:
+        """A pending connection became a camera: out of the pending pool, read at full rate."""
+        connection.rate = float(self.max_bytes_per_second)
         with self.lock:
-            self.pending.pop(connection, None)
+            self.pending.pop(connection.connection, None)
 
     def handle(self, connection: socket.socket, address) -> None:
         """Serve one connection: legacy when it starts with a JPEG SOI, else protocol v1."""
         peer = f"{address[0]}:{address[1]}"
         hello_deadline = time.monotonic() + self.hello_timeout
-        throttled = ThrottledSocket(connection, self.max_bytes_per_second)
+        throttled = ThrottledSocket(connection, min(PENDING_BYTES_PER_SECOND,
+                                                    self.max_bytes_per_second))
         try:
             first = receive_exactly(throttled, 2, deadline=hello_deadline)
             if first == JPEG_START:
@@ -162,7 +167,7 @@ class CameraServer:
             while True:
                 images = splitter.feed(chunk)
                 if images and session is None:
-                    self.joined(connection.connection)
+                    self.joined(connection)
                     session = self.hub.connect(peer, peer, "legacy", replies=False)
                     if session is None:
                         return
@@ -205,7 +210,7 @@ class CameraServer:
             send_quietly(connection, {"type": "error", "error": "no complete hello within "
                                       f"{self.hello_timeout:g} s of connecting"})
             return
-        self.joined(connection.connection)
+        self.joined(connection)
         session = self.hub.connect(client_id, peer, "v1")
         if session is None:
             send_quietly(connection, {"type": "error", "error": "too many cameras connected"})
