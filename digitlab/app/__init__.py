@@ -1,14 +1,4 @@
-"""The drawing & correction app (Voila / JupyterLab): `DrawingApp().show()`."""
+"""The drawing & correction app (Voila / JupyterLab): `digitlab.app.widgets.DrawingApp().show()`.
 
-from __future__ import annotations
-
-__all__ = ["DrawingApp"]
-
-
-def __getattr__(name: str):
-    """Import the widgets only when DrawingApp is used (so `digitlab app` starts fast)."""
-    if name == "DrawingApp":
-        from digitlab.app.widgets import DrawingApp
-
-        return DrawingApp
-    raise AttributeError(f"module 'digitlab.app' has no attribute {name!r}")
+Nothing is imported here, so `digitlab app` (digitlab.app.launch) starts without the widgets.
+"""

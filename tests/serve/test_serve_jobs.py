@@ -9,8 +9,16 @@ import threading
 import time
 
 import pytest
-from serve_fixtures import *  # noqa: F403 (the serve fixtures)
-from serve_fixtures import AUTH, CameraClient, encode, make_app, photo_of, start_server, wait_for
+
+from tests.serve.helpers import (
+    AUTH,
+    CameraClient,
+    encode,
+    make_app,
+    photo_of,
+    start_server,
+    wait_for,
+)
 
 TINY_JOB = {"epochs": 1, "replay_minimum": 300, "test_subset": 300, "augment": False,
             "min_samples": 5, "auto_promote": False}

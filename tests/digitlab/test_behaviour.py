@@ -16,7 +16,7 @@ from digitlab.ink import EmptyImageError
 from digitlab.predict import Predictor
 from digitlab.synthetic import canvas_from_mnist, paper_frame
 
-DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "models" / "digits" / "1"
+DEFAULT_MODEL = Path(__file__).resolve().parents[2] / "models" / "digits" / "1"
 SAMPLE_SIZE = 300
 ALLOWED_DROP = 0.02  # a variant may lose at most 2 points against the plain digits
 

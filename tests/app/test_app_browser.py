@@ -9,10 +9,10 @@ import time
 from pathlib import Path
 
 import pytest
-from app_fixtures import ROOT, SHAPES, registry_with_model
 
 from digitlab.processes import free_port, port_listening, stop_process, wait_until
 from digitlab.store import SampleStore
+from tests.app.helpers import ROOT, SHAPES, registry_with_model
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",

@@ -8,8 +8,8 @@ import struct
 
 import numpy as np
 import pytest
-from serve_fixtures import *  # noqa: F403 (the serve fixtures)
-from serve_fixtures import AUTH, encode, photo_of, scene
+
+from tests.serve.helpers import AUTH, encode, photo_of, scene
 
 BLANK = encode(np.full((64, 64), 255, np.uint8))
 

@@ -8,15 +8,15 @@ import sys
 import time
 
 import pytest
-from app_fixtures import SHAPES, FakePredictor
 
-from digitlab.app import DrawingApp
 from digitlab.app.keys import SHORTCUTS, key_action
 from digitlab.app.launch import main, voila_command
 from digitlab.app.session import DrawingSession
+from digitlab.app.widgets import DrawingApp
 from digitlab.jobs import JobAlreadyRunningError
 from digitlab.registry import Registry
 from digitlab.store import SampleStore
+from tests.app.helpers import SHAPES, FakePredictor
 
 
 class FakeJobs:
@@ -223,7 +223,7 @@ def test_without_a_model_the_app_explains_and_still_saves(tmp_path):
 
 
 def test_the_app_kernel_never_imports_tensorflow(tmp_path):
-    probe = ("import sys\nfrom digitlab.app import DrawingApp\napp = DrawingApp()\n"
+    probe = ("import sys\nfrom digitlab.app.widgets import DrawingApp\napp = DrawingApp()\n"
              "heavy = [name for name in ('tensorflow', 'keras') if name in sys.modules]\n"
              "assert not heavy, heavy\n")
     environment = {**os.environ, "DIGITLAB_MODELS_DIR": str(tmp_path / "models"),

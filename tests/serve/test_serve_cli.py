@@ -13,11 +13,10 @@ import urllib.request
 
 import cv2
 import pytest
-from serve_fixtures import *  # noqa: F403 (the serve fixtures)
-from serve_fixtures import make_app, wait_for
 
 from digitlab.serve import camera, config
 from digitlab.serve.server import ServeServer
+from tests.serve.helpers import make_app, wait_for
 
 
 @pytest.fixture

@@ -322,7 +322,7 @@ def test_large_frame_boxes_are_in_frame_pixels(mnist_test):
 
 # Pairs that touch at a narrow joint, cut by the projection split alone. Of all touching MNIST
 # pairs made this way it cuts about a quarter right; with the model guiding the cuts about half
-# (tests/test_behaviour.py, bench/read.py).
+# (tests/digitlab/test_behaviour.py, bench/read.py).
 @pytest.mark.parametrize("first", [130, 232, 370, 466])
 def test_touching_digits_are_split_in_two(mnist_test, first):
     images = mnist_test[0]

@@ -10,8 +10,6 @@ import time
 import cv2
 import numpy as np
 import pytest
-from serve_fixtures import *  # noqa: F403 (the serve fixtures)
-from serve_fixtures import CameraClient, encode, scene, serving, wait_for
 
 from digitlab.serve.jpegstream import JpegStreamSplitter
 from digitlab.serve.protocol import (
@@ -21,6 +19,7 @@ from digitlab.serve.protocol import (
     parse_header,
     read_message,
 )
+from tests.serve.helpers import CameraClient, encode, scene, serving, wait_for
 
 
 def gray_jpeg(image28: np.ndarray) -> bytes:

@@ -1,71 +1,29 @@
-"""Fixtures and helpers for the serve tests: a tiny registry, apps, live servers, test cameras."""
+"""Helpers for the serve tests: test apps, live servers, test images and a camera client.
+
+The fixtures built on these live in tests/serve/conftest.py; test modules import what they
+call from here (`from tests.serve.helpers import ...`).
+"""
 
 from __future__ import annotations
 
 import contextlib
-import shutil
 import socket
 import time
 
 import cv2
 import numpy as np
-import pytest
 
 from digitlab.processes import wait_until
 from digitlab.serve.protocol import pack_message, read_message
 
-__all__ = ["serve_root", "serve_env", "private_registry", "predictor", "app", "client",
-           "live_server", "digits"]  # the fixtures; test modules star-import them
-
 TOKEN = "test-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
-
-
-@pytest.fixture(scope="session")
-def serve_root(small_trained_model, tmp_path_factory):
-    """data/ (MNIST linked in), models/ (the small model as digits@1) and runs/, made once."""
-    from digitlab.data import default_path
-    from digitlab.registry import Registry
-
-    root = tmp_path_factory.mktemp("serve")
-    for folder in ("data", "models", "runs"):
-        (root / folder).mkdir()
-    (root / "data" / "mnist.npz").symlink_to(default_path().resolve())
-    Registry(root / "models").save(small_trained_model.model, "digits", small_trained_model.card())
-    return root
 
 
 def point_env_at(monkeypatch, root) -> None:
     """Make digitlab's data, models and runs folders those under root."""
     for name in ("data", "models", "runs"):
         monkeypatch.setenv(f"DIGITLAB_{name.upper()}_DIR", str(root / name))
-
-
-@pytest.fixture(scope="module")
-def serve_env(serve_root):
-    """The shared folders as digitlab's folders, for one test module."""
-    with pytest.MonkeyPatch.context() as monkeypatch:
-        point_env_at(monkeypatch, serve_root)
-        yield serve_root
-
-
-@pytest.fixture
-def private_registry(serve_root, tmp_path, monkeypatch):
-    """A copy of the registry (and fresh runs/) for tests that add or promote versions."""
-    shutil.copytree(serve_root / "models", tmp_path / "models")
-    (tmp_path / "runs").mkdir()
-    (tmp_path / "data").mkdir()
-    (tmp_path / "data" / "mnist.npz").symlink_to((serve_root / "data" / "mnist.npz").resolve())
-    point_env_at(monkeypatch, tmp_path)
-    return tmp_path
-
-
-@pytest.fixture(scope="module")
-def predictor(serve_env):
-    """The registry's current model, loaded once per module."""
-    from digitlab.predict import Predictor
-
-    return Predictor.load("digits")
 
 
 def make_app(predictor, tmp_path, **overrides):
@@ -75,20 +33,6 @@ def make_app(predictor, tmp_path, **overrides):
     config = {"TESTING": True, "PREDICTOR": predictor, "TOKEN": TOKEN,
               "SAMPLES_PATH": str(tmp_path / "samples.sqlite")}
     return create_app({**config, **overrides})
-
-
-@pytest.fixture
-def app(predictor, tmp_path):
-    """A fresh app (flaskr style)."""
-    app = make_app(predictor, tmp_path)
-    yield app
-    app.extensions["digitlab"].close()
-
-
-@pytest.fixture
-def client(app):
-    """Flask's test client for the app."""
-    return app.test_client()
 
 
 def start_server(app):
@@ -108,21 +52,6 @@ def serving(predictor, tmp_path, **overrides):
         yield server
     finally:
         server.stop()
-
-
-@pytest.fixture
-def live_server(app):
-    """The app served for real; stopped after the test."""
-    server = start_server(app)
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def digits(mnist):
-    """A few MNIST test digits (uint8 28x28, ink bright) and their labels."""
-    (_, _), (x_test, y_test) = mnist
-    return x_test[:200], y_test[:200]
 
 
 def encode(image: np.ndarray, extension: str = ".png") -> bytes:

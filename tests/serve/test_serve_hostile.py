@@ -11,10 +11,9 @@ import time
 import cv2
 import numpy as np
 import pytest
-from serve_fixtures import *  # noqa: F403 (the serve fixtures)
-from serve_fixtures import CameraClient, encode, serving, wait_for
 
 from digitlab.serve.protocol import HEADER
+from tests.serve.helpers import CameraClient, encode, serving, wait_for
 
 
 @pytest.fixture(scope="module")

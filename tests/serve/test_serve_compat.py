@@ -13,8 +13,8 @@ import cv2
 import numpy as np
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
-from serve_fixtures import *  # noqa: F403 (the serve fixtures)
-from serve_fixtures import AUTH, CameraClient, encode, make_app, photo_of, wait_for
+
+from tests.serve.helpers import AUTH, CameraClient, encode, make_app, photo_of, wait_for
 
 
 def reference_camera(http_port: int, tcp_port: int, frames: list, stop: threading.Event) -> None:

@@ -7,8 +7,8 @@ import threading
 from pathlib import Path
 
 import pytest
-from serve_fixtures import *  # noqa: F403 (the serve fixtures)
-from serve_fixtures import CameraClient, encode, scene
+
+from tests.serve.helpers import CameraClient, encode, scene
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",

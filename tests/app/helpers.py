@@ -12,7 +12,7 @@ from digitlab.frames import find_digits
 from digitlab.predict import DigitReading, Prediction, Reading
 from digitlab.preprocess import to_mnist
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]  # the repository (this file is tests/app/helpers.py)
 COMMITTED_MODEL = ROOT / "models" / "digits" / "1"
 
 # Pen paths in a 336x336 pad, drawn the way a person would (used by unit and browser tests).

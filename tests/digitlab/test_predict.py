@@ -25,31 +25,32 @@ def model_folder(small_trained_model, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def test_images(mnist):
+def sample_digits(mnist):
+    """The first 300 MNIST test digits as floats in [0, 1], and their labels."""
     (_, _), (x_test, y_test) = mnist
     return x_test[:300].astype(np.float32) / 255.0, y_test[:300]
 
 
-def test_litert_and_keras_backends_match_the_keras_model(small_trained_model, model_folder, test_images):
-    images, _ = test_images
+def test_litert_and_keras_backends_match_the_keras_model(small_trained_model, model_folder, sample_digits):
+    images, _ = sample_digits
     expected = small_trained_model.model(images[:64, ..., None], training=False).numpy()
     for backend in ("litert", "keras"):
         predictor = Predictor.load(model_folder, backend=backend)
         assert np.abs(predictor.probabilities(images[:64]) - expected).max() < 1e-4, backend
 
 
-def test_batches_of_any_size_match_single_predictions(model_folder, test_images):
+def test_batches_of_any_size_match_single_predictions(model_folder, sample_digits):
     predictor = Predictor.load(model_folder)
-    images, _ = test_images
+    images, _ = sample_digits
     batch = predictor.probabilities(images)  # 300: one chunk of 256 and a padded one of 64
     singles = np.stack([predictor.probabilities(image[None])[0] for image in images[250:270]])
     assert batch.shape == (300, 10)
     assert np.abs(batch[250:270] - singles).max() < 1e-5
 
 
-def test_prediction_fields(model_folder, test_images):
+def test_prediction_fields(model_folder, sample_digits):
     predictor = Predictor.load(model_folder)
-    images, labels = test_images
+    images, labels = sample_digits
     predictions = predictor.predict(images[:50])
     assert np.mean([p.digit for p in predictions] == labels[:50]) > 0.85
     first = predictions[0].to_dict()
@@ -77,9 +78,9 @@ def test_blank_images_raise_a_clear_error(model_folder):
         predictor.predict([np.eye(50, dtype=np.uint8) * 255, np.zeros((50, 50), np.uint8)])
 
 
-def test_predictor_is_thread_safe(model_folder, test_images):
+def test_predictor_is_thread_safe(model_folder, sample_digits):
     predictor = Predictor.load(model_folder)
-    images, _ = test_images
+    images, _ = sample_digits
     expected = predictor.probabilities(images[:40])
     failures = []
 

@@ -12,10 +12,9 @@ import threading
 import time
 
 import numpy as np
-from serve_fixtures import *  # noqa: F403 (the serve fixtures)
-from serve_fixtures import TOKEN, CameraClient, encode, wait_for
 
 from digitlab.serve.protocol import ConnectionClosed, pack_message, read_message
+from tests.serve.helpers import TOKEN, CameraClient, encode, wait_for
 
 HTTP_CASES = 1200
 TCP_CASES = 1200

@@ -15,10 +15,10 @@ from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate
 from referencing import Registry
 from referencing.jsonschema import DRAFT202012
-from serve_fixtures import *  # noqa: F403 (the serve fixtures)
-from serve_fixtures import AUTH, encode, photo_of, scene
 
-DOCUMENT_PATH = Path(__file__).resolve().parents[1] / "serve" / "openapi.yaml"
+from tests.serve.helpers import AUTH, encode, photo_of, scene
+
+DOCUMENT_PATH = Path(__file__).resolve().parents[2] / "serve" / "openapi.yaml"
 DOCUMENT = yaml.safe_load(DOCUMENT_PATH.read_text())
 BASE_URI = "urn:digitlab:openapi"
 SCHEMAS = Registry().with_resource(BASE_URI, DRAFT202012.create_resource(DOCUMENT))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from app_fixtures import COMMITTED_MODEL, SHAPES, FakePredictor, draw, registry_with_model
 
 from digitlab.app.collect import CollectionPlan, InvalidSetNameError, check_set_name
 from digitlab.app.keys import key_action
@@ -13,6 +12,7 @@ from digitlab.app.strokes import Stroke, StrokeRecorder, rasterise
 from digitlab.ink import EmptyImageError
 from digitlab.registry import Registry
 from digitlab.store import SampleStore
+from tests.app.helpers import COMMITTED_MODEL, SHAPES, FakePredictor, draw, registry_with_model
 
 
 @pytest.fixture

@@ -1,0 +1,1 @@
+"""Tests of the drawing & correction app (digitlab.app, Voila)."""

@@ -1,0 +1,1 @@
+"""Tests of the digitlab library modules (data, preprocessing, training, registry, ...)."""

@@ -1,0 +1,1 @@
+"""Tests of the Flask + TCP camera server (digitlab.serve)."""
