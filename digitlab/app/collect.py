@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
-SET_NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")  # a set also names its model
+from digitlab.registry import RegistryError, check_name
 
 
 class InvalidSetNameError(ValueError):
@@ -13,12 +12,16 @@ class InvalidSetNameError(ValueError):
 
 
 def check_set_name(name: str) -> str:
-    """Return a stripped set name usable as a model name, or raise InvalidSetNameError."""
+    """Return a stripped set name usable as a model name (a set names its model), or raise."""
     name = (name or "").strip()
-    if not SET_NAME_PATTERN.fullmatch(name) or ".." in name or name == "digits":
+    try:
+        check_name(name)  # the registry's rule for model names: one rule for both
+        if name == "digits":
+            raise RegistryError("'digits' is the shared model")
+    except RegistryError:
         raise InvalidSetNameError(
             f"{name!r} cannot name a model: use letters, digits, '_', '-' or '.', start with a "
-            "letter or digit, and pick something other than 'digits'")
+            "letter or digit, and pick something other than 'digits'") from None
     return name
 
 
