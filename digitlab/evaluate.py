@@ -135,6 +135,25 @@ def mean_and_std(values) -> tuple[float, float]:
     return float(values.mean()), float(values.std(ddof=1)) if len(values) > 1 else 0.0
 
 
+MIN_CALIBRATION_IMAGES = 100  # fewer held-out images than this cannot place a threshold
+
+
+def held_out_calibration(model, held_out: tuple[np.ndarray, np.ndarray], what: str) -> dict:
+    """The card's calibration from images kept out of training (never MNIST test).
+
+    With fewer than MIN_CALIBRATION_IMAGES of them, the predictor's default threshold is
+    recorded instead, and the card says so.
+    """
+    from digitlab.predict import DEFAULT_UNCERTAIN_THRESHOLD
+
+    count = len(held_out[1])
+    if count < MIN_CALIBRATION_IMAGES:
+        return {"uncertain_threshold": DEFAULT_UNCERTAIN_THRESHOLD,
+                "measured_on": f"default: only {count} held-out images ({what})"}
+    return {"uncertain_threshold": evaluate(model, *held_out).uncertain_threshold(),
+            "measured_on": f"{what} ({count} images)"}
+
+
 def save_evaluation(model, folder: str | Path, history: dict | None = None, mnist=None,
                     calibration_set: tuple[np.ndarray, np.ndarray] | None = None) -> dict:
     """Evaluate on MNIST test, save the plots as PNGs next to the model and merge into card.json.
@@ -165,13 +184,11 @@ def save_evaluation(model, folder: str | Path, history: dict | None = None, mnis
     card.setdefault("metrics", {}).update({
         "mnist_test_accuracy": summary["accuracy"], "mnist_test_ece": summary["ece"]})
     if calibration_set is not None and len(calibration_set[1]) > 0:
-        calibration = evaluate(model, *calibration_set)
-        summary["uncertain_threshold"] = calibration.uncertain_threshold()
-        measured_on = f"validation split ({len(calibration.labels)} images)"
-    else:
-        measured_on = "MNIST test"
-    card["calibration"] = {"uncertain_threshold": summary["uncertain_threshold"],
-                           "measured_on": measured_on}
+        card["calibration"] = held_out_calibration(model, calibration_set, "validation split")
+        summary["uncertain_threshold"] = card["calibration"]["uncertain_threshold"]
+    else:  # an old card that does not say what training held out
+        card["calibration"] = {"uncertain_threshold": summary["uncertain_threshold"],
+                               "measured_on": "MNIST test"}
     card["per_class"] = summary["per_class"]
     card_path.write_text(json.dumps(card, indent=2, default=str) + "\n")
     return summary

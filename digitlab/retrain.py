@@ -153,7 +153,8 @@ def retrain(options: RetrainOptions | None = None, store: SampleStore | None = N
             progress: Progress | None = None) -> dict:
     """Train a candidate, save it unpromoted, promote it if it passes the gate; return a report."""
     from digitlab.data import load_mnist
-    from digitlab.train import TrainConfig, train
+    from digitlab.evaluate import held_out_calibration
+    from digitlab.train import TrainConfig, split_training_data, train
 
     started = time.perf_counter()
     report = progress or (lambda fraction, message: None)
@@ -211,8 +212,12 @@ def retrain(options: RetrainOptions | None = None, store: SampleStore | None = N
     report(0.9, f"saving the candidate as a new version of {target!r}")
     card = result.card()
     summary = evaluation.summary()
-    card["calibration"] = {"uncertain_threshold": summary["uncertain_threshold"],
-                           "measured_on": f"MNIST test ({summary['count']} images)"}
+    # calibrated on what training held out: its MNIST validation split (fine-tune), else the
+    # sample holdout (a scratch model sees no MNIST); MNIST test stays a measurement
+    held_out, what = split_training_data(config, mnist)[1], "validation split"
+    if len(held_out[1]) == 0:
+        held_out, what = holdout, "sample holdout"
+    card["calibration"] = held_out_calibration(result.model, held_out, what)
     card["per_class"] = summary["per_class"]
     card["metrics"].update({"mnist_test_accuracy": after["mnist_test"],
                             "mnist_test_count": summary["count"], "mnist_test_ece": summary["ece"],

@@ -67,3 +67,19 @@ def test_every_plot_returns_a_figure(toy):
                plots.plot_seed_summary({"fast": [0.99, 0.991], "default": [0.996]})]
     for figure in figures:
         assert isinstance(figure, Figure) and figure.axes
+
+
+def test_calibration_comes_from_held_out_images_or_says_it_is_the_default(small_trained_model, mnist):
+    from digitlab.evaluate import MIN_CALIBRATION_IMAGES, evaluate, held_out_calibration
+    from digitlab.predict import DEFAULT_UNCERTAIN_THRESHOLD
+
+    (x_train, y_train), _ = mnist
+    held_out = x_train[-500:], y_train[-500:]
+    calibration = held_out_calibration(small_trained_model.model, held_out, "validation split")
+    assert calibration == {
+        "uncertain_threshold": evaluate(small_trained_model.model, *held_out).uncertain_threshold(),
+        "measured_on": "validation split (500 images)"}
+    few = x_train[:MIN_CALIBRATION_IMAGES - 1], y_train[:MIN_CALIBRATION_IMAGES - 1]
+    fallback = held_out_calibration(small_trained_model.model, few, "sample holdout")
+    assert fallback["uncertain_threshold"] == DEFAULT_UNCERTAIN_THRESHOLD
+    assert fallback["measured_on"].startswith("default: only 99 held-out images")

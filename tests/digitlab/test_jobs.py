@@ -130,6 +130,7 @@ def test_scratch_model_that_loses_mnist_is_refused_by_the_gate(workspace, mnist,
     card = workspace.registry.card("digits", 2)
     assert card["retrain"]["gate"]["passed"] is False and card["retrain"]["mode"] == "scratch"
     assert 0.5 <= card["calibration"]["uncertain_threshold"] < 1.0
+    assert "MNIST test" not in card["calibration"]["measured_on"]  # never calibrated on test
     assert (workspace.registry.path("digits", 2) / "confusion_matrix.png").stat().st_size > 1000
     assert card["data"]["samples"]["train_fingerprint"] == \
         workspace.store.fingerprint("tiny", split="train")
