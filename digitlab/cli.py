@@ -9,7 +9,7 @@ import sys
 COMMANDS = {
     "data": ("digitlab.data", "fetch and verify MNIST into data/mnist.npz"),
     "train": ("digitlab.train", "train an architecture and register the model"),
-    "evaluate": ("digitlab.evaluate", "evaluate a model on MNIST test and save its plots"),
+    "evaluate": ("digitlab.card", "evaluate a model on MNIST test and save its plots"),
     "retrain": ("digitlab.retrain", "fine-tune on stored samples (what the app's jobs run)"),
     "app": ("digitlab.app.launch", "start the Voila drawing & correction app"),
     "serve": ("digitlab.serve.__main__", "start the HTTP + TCP camera server"),

@@ -6,8 +6,6 @@ Works with a Keras model, a `Predictor` or a path/registry name; every plot live
 
 from __future__ import annotations
 
-import argparse
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -154,46 +152,6 @@ def held_out_calibration(model, held_out: tuple[np.ndarray, np.ndarray], what: s
             "measured_on": f"{what} ({count} images)"}
 
 
-def save_evaluation(model, folder: str | Path, history: dict | None = None, mnist=None,
-                    calibration_set: tuple[np.ndarray, np.ndarray] | None = None) -> dict:
-    """Evaluate on MNIST test, save the plots as PNGs next to the model and merge into card.json.
-
-    The "uncertain" threshold is tuned on `calibration_set` (the validation split) when given,
-    so the test set stays a pure measurement; without one it falls back to MNIST test.
-    """
-    from digitlab import plots
-    from digitlab.data import load_mnist
-
-    folder = Path(folder)
-    (_, _), (x_test, y_test) = mnist if mnist is not None else load_mnist()
-    evaluation = evaluate(model, x_test, y_test)
-    figures = {
-        "confusion_matrix": plots.plot_confusion_matrix(evaluation),
-        "per_class": plots.plot_per_class(evaluation),
-        "reliability": plots.plot_reliability(evaluation),
-        "mistakes": plots.plot_mistakes(evaluation),
-    }
-    if history:
-        figures["training_curves"] = plots.plot_training_curves(history)
-    for name, figure in figures.items():
-        figure.savefig(folder / f"{name}.png", dpi=90, bbox_inches="tight")
-        plots.close(figure)
-    summary = evaluation.summary()
-    card_path = folder / "card.json"
-    card = json.loads(card_path.read_text()) if card_path.exists() else {}
-    card.setdefault("metrics", {}).update({
-        "mnist_test_accuracy": summary["accuracy"], "mnist_test_ece": summary["ece"]})
-    if calibration_set is not None and len(calibration_set[1]) > 0:
-        card["calibration"] = held_out_calibration(model, calibration_set, "validation split")
-        summary["uncertain_threshold"] = card["calibration"]["uncertain_threshold"]
-    else:  # an old card that does not say what training held out
-        card["calibration"] = {"uncertain_threshold": summary["uncertain_threshold"],
-                               "measured_on": "MNIST test"}
-    card["per_class"] = summary["per_class"]
-    card_path.write_text(json.dumps(card, indent=2, default=str) + "\n")
-    return summary
-
-
 def card_validation_set(card: dict, mnist=None) -> tuple[np.ndarray, np.ndarray] | None:
     """The validation split a model was trained with, rebuilt from its card (None if unknown)."""
     from digitlab.data import load_mnist, validation_split_indices
@@ -205,27 +163,3 @@ def card_validation_set(card: dict, mnist=None) -> tuple[np.ndarray, np.ndarray]
     _, validation = validation_split_indices(len(x_train), config.get("seed", 0),
                                              config["validation_split"], config.get("train_subset"))
     return x_train[validation], y_train[validation]
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Command line: `digitlab evaluate MODEL [--out DIR]` prints metrics and saves plots."""
-    from digitlab.predict import resolve_model
-
-    parser = argparse.ArgumentParser(prog="digitlab evaluate", description=main.__doc__)
-    parser.add_argument("model", nargs="?", default="digits", help="registry name, name@version or path")
-    parser.add_argument("--out", type=Path, default=None, help="folder for plots (default: the model's)")
-    arguments = parser.parse_args(argv)
-    folder, model_id, _ = resolve_model(arguments.model)
-    folder = folder.parent if folder.is_file() else folder
-    import keras
-
-    model = keras.saving.load_model(folder / "model.keras", compile=False)
-    out = arguments.out or folder
-    out.mkdir(parents=True, exist_ok=True)
-    card = json.loads((folder / "card.json").read_text()) if (folder / "card.json").exists() else {}
-    if arguments.out is not None and card:
-        (out / "card.json").write_text((folder / "card.json").read_text())
-    summary = save_evaluation(model, out, calibration_set=card_validation_set(card))
-    print(json.dumps({"model": model_id, "accuracy": summary["accuracy"], "ece": summary["ece"],
-                      "uncertain_threshold": summary["uncertain_threshold"], "plots": str(out)}, indent=2))
-    return 0

@@ -183,9 +183,14 @@ class Registry:
                              "card": self.card(name, version)})
         return rows
 
-    def save(self, model, name: str, card: dict, files: Mapping[str, Path | bytes] | None = None,
+    def save(self, model, name: str, card, files: Mapping[str, Path | bytes] | None = None,
              parent: int | None = None) -> int:
-        """Write the model, its TFLite twin, card and extra files as the next version (atomic)."""
+        """Write the model, its TFLite twin, card and extra files as the next version (atomic).
+
+        card is a digitlab.card.ModelCard (or the dict of one); the registry adds the name,
+        version, parent and creation time, and writes it once, with the model.
+        """
+        card = card.to_dict() if hasattr(card, "to_dict") else dict(card)
         folder = self.folder(name)
         folder.mkdir(parents=True, exist_ok=True)
         self.remove_stale_temp_folders(name)

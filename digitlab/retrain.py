@@ -14,7 +14,6 @@ background job. ``python -m digitlab.retrain`` runs one here, in the terminal.
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import sys
 import time
@@ -130,31 +129,13 @@ def measure(model, mnist_test, holdout, samples) -> tuple[dict, object]:
             "samples": score(*samples), "holdout_count": int(len(holdout[1]))}, evaluation
 
 
-def plot_files(evaluation, history: dict) -> dict[str, bytes]:
-    """The evaluation plots as PNG bytes, to be saved with the model."""
-    from digitlab import plots
-
-    figures = {"confusion_matrix": plots.plot_confusion_matrix(evaluation),
-               "per_class": plots.plot_per_class(evaluation),
-               "reliability": plots.plot_reliability(evaluation),
-               "mistakes": plots.plot_mistakes(evaluation),
-               "training_curves": plots.plot_training_curves(history)}
-    files = {}
-    for name, figure in figures.items():
-        buffer = io.BytesIO()
-        figure.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
-        plots.close(figure)
-        files[f"{name}.png"] = buffer.getvalue()
-    return files
-
-
 def retrain(options: RetrainOptions | None = None, store: SampleStore | None = None,
             registry: Registry | None = None, mnist=None,
             progress: Progress | None = None) -> dict:
     """Train a candidate, save it unpromoted, promote it if it passes the gate; return a report."""
+    from digitlab.card import evaluated_card, evaluation_plots
     from digitlab.data import load_mnist
-    from digitlab.evaluate import held_out_calibration
-    from digitlab.train import TrainConfig, split_training_data, train
+    from digitlab.train import TrainConfig, train
 
     started = time.perf_counter()
     report = progress or (lambda fraction, message: None)
@@ -210,29 +191,24 @@ def retrain(options: RetrainOptions | None = None, store: SampleStore | None = N
     passed, reason = gate.decide(before, after)
 
     report(0.9, f"saving the candidate as a new version of {target!r}")
-    card = result.card()
-    summary = evaluation.summary()
     # calibrated on what training held out: its MNIST validation split (fine-tune), else the
     # sample holdout (a scratch model sees no MNIST); MNIST test stays a measurement
-    held_out, what = split_training_data(config, mnist)[1], "validation split"
+    held_out, what = result.validation, "validation split"
     if len(held_out[1]) == 0:
         held_out, what = holdout, "sample holdout"
-    card["calibration"] = held_out_calibration(result.model, held_out, what)
-    card["per_class"] = summary["per_class"]
-    card["metrics"].update({"mnist_test_accuracy": after["mnist_test"],
-                            "mnist_test_count": summary["count"], "mnist_test_ece": summary["ece"],
-                            "holdout_accuracy": after["holdout"],
-                            "samples_accuracy": after["samples"]})
-    card["data"].update({"samples": {
+    card = evaluated_card(result.model, result.card(), held_out, what, evaluation)
+    card.metrics.update({"holdout_accuracy": after["holdout"],
+                         "samples_accuracy": after["samples"]})
+    card.data["samples"] = {
         "store": str(store.path), "set_name": options.set_name, "train_count": int(len(y_samples)),
-        "holdout_count": int(len(holdout[1])), "mnist_replay": replay_count, **fingerprints}})
-    card["retrain"] = {"mode": options.mode,
-                       "base": f"{options.base}@{base_version}" if base_version else None,
-                       "compared_with": current_version, "before": before, "after": after,
-                       "gate": {"passed": passed, "reason": reason,
-                                "max_mnist_drop": gate.max_mnist_drop,
-                                "check_mnist": gate.check_mnist}}
-    files = plot_files(evaluation, result.history) if options.plots else None
+        "holdout_count": int(len(holdout[1])), "mnist_replay": replay_count, **fingerprints}
+    card.retrain = {"mode": options.mode,
+                    "base": f"{options.base}@{base_version}" if base_version else None,
+                    "compared_with": current_version, "before": before, "after": after,
+                    "gate": {"passed": passed, "reason": reason,
+                             "max_mnist_drop": gate.max_mnist_drop,
+                             "check_mnist": gate.check_mnist}}
+    files = evaluation_plots(evaluation, result.history) if options.plots else None
     version = registry.save(result.model, target, card, files=files, parent=parent)
     promoted = passed and options.auto_promote
     if promoted:

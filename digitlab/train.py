@@ -7,10 +7,8 @@ set, never at the test set; the test accuracy is measured once, at the end, for 
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
@@ -109,6 +107,7 @@ class TrainResult:
     seconds: float
     epochs_run: int
     data_checksum: str
+    validation: tuple = field(default=(), repr=False)  # (x, y) training held out, uint8
 
     def card(self) -> dict:
         """The model card fields this run knows (the registry adds name and version)."""
@@ -258,7 +257,7 @@ def train(config: TrainConfig, mnist: MnistArrays | None = None,
         model=model, config=config, history={k: [float(v) for v in vs] for k, vs in history.history.items()},
         val_accuracy=val_accuracy, test_accuracy=test_accuracy, seconds=seconds,
         epochs_run=len(history.history.get("loss", [])), data_checksum=content_checksum(mnist),
-    )
+        validation=(x_val, y_val))
 
 
 # TrainConfig fields the command line offers; their defaults and types come from the dataclass.
@@ -307,26 +306,24 @@ def main(argv: list[str] | None = None) -> int:
 
 def register(result: TrainResult, name: str, out: Path | None = None, promote: bool = False) -> str:
     """Evaluate, plot and save a run: into the registry (atomically) or into a plain folder."""
-    from digitlab.evaluate import save_evaluation
+    from digitlab.card import evaluated_card, evaluation_plots
+    from digitlab.evaluate import evaluate
     from digitlab.export import save_model_folder
 
-    mnist = load_mnist()
-    _, validation = split_training_data(result.config, mnist)  # the same split training held out
+    _, mnist_test = load_mnist()
+    evaluation = evaluate(result.model, *mnist_test)
+    card = evaluated_card(result.model, result.card(), result.validation, "validation split",
+                          evaluation)  # calibrated on the split training held out
+    files = evaluation_plots(evaluation, result.history)
     if out is not None:
-        save_model_folder(result.model, out, result.card())
-        save_evaluation(result.model, out, history=result.history, mnist=mnist,
-                        calibration_set=validation)
+        save_model_folder(result.model, out, card.to_dict())
+        for filename, content in files.items():
+            (Path(out) / filename).write_bytes(content)
         return f"saved to {out}"
     from digitlab.registry import Registry
 
-    with tempfile.TemporaryDirectory(prefix="digitlab-train-") as temp:
-        card_path = Path(temp) / "card.json"
-        card_path.write_text(json.dumps(result.card(), default=str))
-        save_evaluation(result.model, temp, history=result.history, mnist=mnist,
-                        calibration_set=validation)  # plots + calibration
-        registry = Registry()
-        files = {path.name: path for path in Path(temp).glob("*.png")}
-        version = registry.save(result.model, name, json.loads(card_path.read_text()), files=files)
+    registry = Registry()
+    version = registry.save(result.model, name, card, files=files)
     if promote:
         registry.promote(name, version)
     return f"registered {name}@{version}" + (" (promoted)" if promote else "")

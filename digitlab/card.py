@@ -1,0 +1,102 @@
+"""The model card: what a saved model says about itself, assembled in memory and saved once.
+
+Training knows its part (`TrainResult.card()`), evaluation adds MNIST test metrics, the
+calibration (from images training held out, never MNIST test) and per-class numbers, and a
+retrain adds its samples and gate; the registry saves the whole card with the model in one
+atomic step. `digitlab evaluate MODEL` re-evaluates a saved model through the same path.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from digitlab.evaluate import Evaluation, card_validation_set, evaluate, held_out_calibration
+
+
+@dataclass
+class ModelCard:
+    """One model's card: training facts plus what evaluation and retraining add."""
+
+    training: dict  # arch, parameters, config, data, metrics, epochs, times, framework
+    metrics: dict = field(default_factory=dict)  # merged over training's metrics
+    data: dict = field(default_factory=dict)  # merged over training's data facts
+    calibration: dict | None = None
+    per_class: list | None = None
+    retrain: dict | None = None
+
+    def to_dict(self) -> dict:
+        """The card as the JSON object saved next to the model (the registry adds its fields)."""
+        card = {**self.training,
+                "metrics": {**self.training.get("metrics", {}), **self.metrics},
+                "data": {**self.training.get("data", {}), **self.data}}
+        extra = {"calibration": self.calibration, "per_class": self.per_class,
+                 "retrain": self.retrain}
+        return {**card, **{key: value for key, value in extra.items() if value is not None}}
+
+
+def evaluation_plots(evaluation: Evaluation, history: dict | None = None) -> dict[str, bytes]:
+    """The evaluation plots (and training curves, given a history) as PNG bytes by file name."""
+    from digitlab import plots
+
+    figures = {"confusion_matrix": plots.plot_confusion_matrix(evaluation),
+               "per_class": plots.plot_per_class(evaluation),
+               "reliability": plots.plot_reliability(evaluation),
+               "mistakes": plots.plot_mistakes(evaluation)}
+    if history:
+        figures["training_curves"] = plots.plot_training_curves(history)
+    files = {}
+    for name, figure in figures.items():
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
+        plots.close(figure)
+        files[f"{name}.png"] = buffer.getvalue()
+    return files
+
+
+def evaluated_card(model, training: dict, held_out, what: str, evaluation: Evaluation) -> ModelCard:
+    """A card with the MNIST test evaluation's metrics, calibration on held_out, per-class numbers."""
+    summary = evaluation.summary()
+    card = ModelCard(training, metrics={"mnist_test_accuracy": summary["accuracy"],
+                                        "mnist_test_count": summary["count"],
+                                        "mnist_test_ece": summary["ece"]},
+                     calibration=held_out_calibration(model, held_out, what),
+                     per_class=summary["per_class"])
+    return card
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line: `digitlab evaluate MODEL [--out DIR]` prints metrics and saves plots."""
+    import keras
+
+    from digitlab.data import load_mnist
+    from digitlab.predict import resolve_model
+
+    parser = argparse.ArgumentParser(prog="digitlab evaluate", description=main.__doc__)
+    parser.add_argument("model", nargs="?", default="digits", help="registry name, name@version or path")
+    parser.add_argument("--out", type=Path, default=None, help="folder for plots (default: the model's)")
+    arguments = parser.parse_args(argv)
+    folder, model_id, _ = resolve_model(arguments.model)
+    folder = folder.parent if folder.is_file() else folder
+    model = keras.saving.load_model(folder / "model.keras", compile=False)
+    out = arguments.out or folder
+    out.mkdir(parents=True, exist_ok=True)
+    saved = json.loads((folder / "card.json").read_text()) if (folder / "card.json").exists() else {}
+    mnist = load_mnist()
+    held_out = card_validation_set(saved, mnist) or (mnist[0][0][:0], mnist[0][1][:0])
+    evaluation = evaluate(model, *mnist[1])
+    card = evaluated_card(model, saved, held_out, "validation split", evaluation)
+    for name, content in evaluation_plots(evaluation).items():
+        (out / name).write_bytes(content)
+    (out / "card.json").write_text(json.dumps(card.to_dict(), indent=2, default=str) + "\n")
+    print(json.dumps({"model": model_id, "accuracy": evaluation.accuracy,
+                      "ece": evaluation.expected_calibration_error(),
+                      "calibration": card.calibration, "plots": str(out)}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
