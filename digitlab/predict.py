@@ -105,6 +105,18 @@ def resolve_model(spec: str | Path) -> tuple[Path, str, str | None]:
     return Path(folder), str(ModelRef(ref.name, number)), ref.name if ref.version is None else None
 
 
+def registry_ref(model_id: str, spec: str | Path | None):
+    """The ModelRef of a model loaded from the registry, None for one loaded from a path."""
+    from digitlab.registry import ModelRef
+
+    if spec is not None and Path(spec).exists():
+        return None
+    try:
+        return ModelRef.parse(model_id)
+    except ValueError:
+        return None
+
+
 def read_threshold(path: Path) -> float:
     """The calibrated 'uncertain' threshold from the model card, or the default."""
     card_path = (path.parent if path.is_file() else path) / "card.json"
@@ -129,6 +141,7 @@ class Predictor:
         self.model_id = model_id
         self.uncertain_threshold = uncertain_threshold
         self.registry_name = registry_name
+        self.ref = registry_ref(model_id, spec)  # name and version when served from the registry
         self.spec, self.backend_kind = spec, backend_kind
         self.change_token = self.current_token()
         self.last_poll = time.monotonic()
@@ -140,18 +153,6 @@ class Predictor:
         path, model_id, registry_name = resolve_model(spec)
         return cls(load_backend(path, backend), model_id, read_threshold(path),
                    registry_name=registry_name, spec=spec, backend_kind=backend)
-
-    @property
-    def ref(self):
-        """The served registry model and version (a ModelRef), or None for a model from a path."""
-        from digitlab.registry import ModelRef
-
-        if self.spec is not None and Path(self.spec).exists():
-            return None
-        try:
-            return ModelRef.parse(self.model_id)
-        except ValueError:
-            return None
 
     def current_token(self) -> str | None:
         """The registry's change token for a model loaded by name (None for paths)."""
@@ -173,7 +174,7 @@ class Predictor:
         if token == self.change_token:
             return False
         fresh = Predictor.load(self.spec, self.backend_kind)
-        self.backend, self.model_id = fresh.backend, fresh.model_id
+        self.backend, self.model_id, self.ref = fresh.backend, fresh.model_id, fresh.ref
         self.uncertain_threshold, self.change_token = fresh.uncertain_threshold, token
         return True
 

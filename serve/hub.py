@@ -91,9 +91,7 @@ class CameraHub:
 
     def stats(self) -> list[dict]:
         """Every connected session's statistics."""
-        with self.wakeup:
-            sessions = list(self.sessions.values())
-        return [session.stats() for session in sessions]
+        return [session.stats() for session in self.snapshot()]
 
     def stop(self) -> None:
         """Stop the worker and close every session."""
@@ -171,7 +169,7 @@ class CameraHub:
         try:
             image = imagefile.decode_image(data, max_pixels=self.max_pixels,
                                            max_decoded_bytes=self.max_decoded_bytes)
-            result = image, find_digits(self.model.predictor, image)
+            result = image, frame_digits(self.model.predictor, image)
         except imagefile.InvalidImageError as error:
             result = f"cannot decode frame: {error}"
         except Exception as error:  # answered as this frame's error; the others go on
@@ -180,7 +178,7 @@ class CameraHub:
         return result, time.perf_counter() - started
 
 
-def find_digits(predictor, image) -> FoundDigits:
+def frame_digits(predictor, image) -> FoundDigits:
     """A frame's digits: tiny frames (the reference camera's 28x28) are one digit, others are searched."""
     height, width = image.shape[:2]
     if max(height, width) > SINGLE_DIGIT_SIZE:
