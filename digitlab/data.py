@@ -204,13 +204,29 @@ def load_mnist(path: Path | None = None, **fetch_options) -> MnistArrays:
 
 
 def validation_split_indices(count: int, seed: int, validation_split: float,
-                             subset: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """(train, validation) indices: the seeded shuffle training uses, so a card can rebuild it."""
+                             subset: int | None = None, held_out_split: dict | None = None
+                             ) -> tuple[np.ndarray, np.ndarray]:
+    """(train, validation) indices: the seeded shuffle training uses, so a card can rebuild it.
+
+    held_out_split, another run's split settings (see `split_validation_indices`), keeps that
+    run's validation images out of both parts: they leave the shuffle before the subset is taken.
+    """
     order = np.random.default_rng(seed).permutation(count)
+    if held_out_split:
+        order = order[~np.isin(order, split_validation_indices(count, held_out_split))]
     if subset is not None:
         order = order[:subset]
     validation_count = int(len(order) * validation_split)
     return order[validation_count:], order[:validation_count]
+
+
+def split_validation_indices(count: int, settings: dict) -> np.ndarray:
+    """The validation indices that split settings rebuild (a card's config, or a held_out_split)."""
+    if not settings.get("validation_split"):
+        return np.zeros(0, dtype=np.int64)
+    return validation_split_indices(count, settings.get("seed", 0), settings["validation_split"],
+                                    settings.get("train_subset"),
+                                    settings.get("held_out_split"))[1]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

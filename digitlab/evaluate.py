@@ -154,12 +154,18 @@ def held_out_calibration(model, held_out: tuple[np.ndarray, np.ndarray], what: s
 
 def card_validation_set(card: dict, mnist=None) -> tuple[np.ndarray, np.ndarray] | None:
     """The validation split a model was trained with, rebuilt from its card (None if unknown)."""
-    from digitlab.data import load_mnist, validation_split_indices
+    return split_validation_set(card.get("config", {}), mnist)
 
-    config = card.get("config", {})
-    if not config.get("validation_split"):
+
+def split_validation_set(settings: dict, mnist=None) -> tuple[np.ndarray, np.ndarray] | None:
+    """The MNIST training images and labels that split settings hold out (None without a split).
+
+    settings are a card's config or a held_out_split: seed, validation_split, train_subset.
+    """
+    from digitlab.data import load_mnist, split_validation_indices
+
+    if not settings.get("validation_split"):
         return None
     (x_train, y_train), _ = mnist if mnist is not None else load_mnist()
-    _, validation = validation_split_indices(len(x_train), config.get("seed", 0),
-                                             config["validation_split"], config.get("train_subset"))
+    validation = split_validation_indices(len(x_train), settings)
     return x_train[validation], y_train[validation]

@@ -3,9 +3,12 @@
 ``finetune`` starts from the registry's current model and trains on the store's train-split
 samples mixed with an MNIST replay (so the model does not forget MNIST), at a small learning
 rate. ``scratch`` trains a new model from a sample set alone ("draw 10 of each digit").
-Either way the candidate and the current model are measured on the same MNIST test images and
-on the sample holdout, the candidate is saved unpromoted, and it is promoted only when MNIST
-accuracy drops by at most 0.1 points and holdout accuracy does not drop.
+Either way the candidate and the current model are measured on the base model's MNIST
+validation split (rebuilt from its card and kept out of the replay) and on the sample holdout,
+the candidate is saved unpromoted, and it is promoted only when validation accuracy drops by at
+most 0.1 points and holdout accuracy does not drop. A base without a validation split, or
+scratch mode by default, is gated on the sample holdout only, and the reason says so. MNIST
+test is measured for the card after the decision, never as an input to it.
 
 `retrain` is a plain function of a `RetrainOptions`; `digitlab.retrain_job` runs it as a
 background job. ``python -m digitlab.retrain`` runs one here, in the terminal.
@@ -20,10 +23,12 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
 
+from digitlab.gate import choose_gate, gate_split, measure, validation_images
 from digitlab.registry import Registry, check_name
 from digitlab.store import SampleStore
 
 MODES = ("finetune", "scratch")
+RENAMED_OPTIONS = {"check_mnist": "check_validation", "max_mnist_drop": "max_validation_drop"}
 MIN_SAMPLES = 10  # training samples a retrain needs at least
 
 
@@ -55,10 +60,11 @@ class RetrainOptions:
     sample_repeat: int | None = None
     augment: bool = True
     min_samples: int = MIN_SAMPLES
-    test_subset: int | None = None
+    test_subset: int | None = None  # MNIST test images measured for the card (the first N)
+    validation_subset: int | None = None  # the gate's validation images (the first N)
     seed: int = 0
-    check_mnist: bool | None = None
-    max_mnist_drop: float = 0.001
+    check_validation: bool | None = None  # None: on for finetune, off for scratch
+    max_validation_drop: float = 0.001
     auto_promote: bool = True
     plots: bool = True
 
@@ -66,12 +72,20 @@ class RetrainOptions:
     def from_dict(cls, options: dict) -> RetrainOptions:
         """Options from a JSON object; ValueError naming unknown keys or a bad mode or name."""
         accepted = [field.name for field in fields(cls)]
+        renamed = sorted(set(options) & set(RENAMED_OPTIONS))
+        if renamed:
+            names = "; ".join(f"{old} was renamed {RENAMED_OPTIONS[old]}" for old in renamed)
+            raise ValueError(f"{names}: the promotion gate measures the base model's MNIST "
+                             "validation split, not MNIST test")
         unknown = sorted(set(options) - set(accepted))
         if unknown:
             raise ValueError(f"unknown retrain options {unknown}; accepted: {sorted(accepted)}")
         chosen = cls(**{key: value for key, value in options.items() if value is not None})
         if chosen.mode not in MODES:
             raise ValueError(f"unknown mode {chosen.mode!r}; use one of: {', '.join(MODES)}")
+        subset = chosen.validation_subset
+        if subset is not None and (type(subset) is not int or subset < 1):
+            raise ValueError(f"validation_subset must be a positive number of images, got {subset!r}")
         check_name(chosen.base)
         chosen.target()
         return chosen
@@ -85,48 +99,10 @@ class RetrainOptions:
         return asdict(self)
 
 
-@dataclass
-class Gate:
-    """Promotion rules: MNIST may drop by at most max_mnist_drop, the holdout may not drop."""
-
-    max_mnist_drop: float = 0.001  # 0.1 percentage points
-    check_mnist: bool = True
-
-    def decide(self, before: dict | None, after: dict) -> tuple[bool, str]:
-        """(promote?, reason) for a candidate's metrics against the current model's."""
-        if before is None:
-            return True, "first version: there is no current model to compare with"
-        tolerance = 1e-9
-        allowed = before["mnist_test"] - self.max_mnist_drop - tolerance
-        if self.check_mnist and after["mnist_test"] < allowed:
-            return False, (f"MNIST test accuracy would drop from {before['mnist_test']:.2%} to "
-                           f"{after['mnist_test']:.2%}; the gate allows at most "
-                           f"{self.max_mnist_drop * 100:.1f} points")
-        if before["holdout"] is not None and after["holdout"] < before["holdout"] - tolerance:
-            return False, (f"sample holdout accuracy would drop from {before['holdout']:.2%} to "
-                           f"{after['holdout']:.2%} ({after['holdout_count']} holdout samples)")
-        holdout = ("no holdout samples yet" if before["holdout"] is None else
-                   f"holdout {before['holdout']:.2%} -> {after['holdout']:.2%}")
-        return True, (f"passed: MNIST test {before['mnist_test']:.2%} -> "
-                      f"{after['mnist_test']:.2%}, {holdout}")
-
-
 def target_name(base: str, mode: str = "finetune", set_name: str | None = None,
                 name: str | None = None) -> str:
     """The registry name a candidate is saved under: name, else a scratch set's name, else base."""
     return check_name(name or (set_name if mode == "scratch" and set_name else base))
-
-
-def measure(model, mnist_test, holdout, samples) -> tuple[dict, object]:
-    """Accuracies on MNIST test, the holdout and the training samples, and the MNIST Evaluation."""
-    from digitlab.evaluate import evaluate
-
-    def score(images, labels):
-        return None if len(labels) == 0 else evaluate(model, images, labels).accuracy
-
-    evaluation = evaluate(model, *mnist_test)
-    return {"mnist_test": evaluation.accuracy, "holdout": score(*holdout),
-            "samples": score(*samples), "holdout_count": int(len(holdout[1]))}, evaluation
 
 
 def retrain(options: RetrainOptions | None = None, store: SampleStore | None = None,
@@ -135,6 +111,7 @@ def retrain(options: RetrainOptions | None = None, store: SampleStore | None = N
     """Train a candidate, save it unpromoted, promote it if it passes the gate; return a report."""
     from digitlab.card import evaluated_card, evaluation_plots
     from digitlab.data import load_mnist
+    from digitlab.evaluate import evaluate
     from digitlab.train import TrainConfig, train
 
     started = time.perf_counter()
@@ -143,9 +120,6 @@ def retrain(options: RetrainOptions | None = None, store: SampleStore | None = N
     arch = options.arch
     store, registry = store or SampleStore(), registry or Registry()
     target = options.target()
-    check_mnist = (options.mode == "finetune" if options.check_mnist is None
-                   else options.check_mnist)
-    gate = Gate(max_mnist_drop=options.max_mnist_drop, check_mnist=check_mnist)
 
     report(0.02, "loading samples and MNIST")
     require_samples(store, options.set_name, options.min_samples)
@@ -156,26 +130,31 @@ def retrain(options: RetrainOptions | None = None, store: SampleStore | None = N
     mnist = mnist if mnist is not None else load_mnist()
     _, (x_test, y_test) = mnist
     subset = options.test_subset or len(y_test)
-    mnist_test = x_test[:subset], y_test[:subset]
+    mnist_test = x_test[:subset], y_test[:subset]  # measured for the card, never gated on
 
     current_version = registry.current(target) if registry.versions(target) else None
     tuning = {key: value for key, value in {  # what the options set; the presets fill the rest
         "epochs": options.epochs, "learning_rate": options.learning_rate,
         "augment": options.augment, "seed": options.seed, "test_subset": options.test_subset,
         "extra_repeat": options.sample_repeat}.items() if value is not None}
-    if options.mode == "finetune":
+    if options.mode == "finetune":  # gate on the base's split, which the replay never draws
         base_version = registry.current(options.base)
         base_card = registry.card(options.base, base_version)
+        reference, split = f"{options.base}@{base_version}", gate_split(base_card)
         arch = base_card.get("arch", arch)
         replay_count = max(options.replay * len(y_samples), options.replay_minimum)
         config = TrainConfig.fine_tune(
             registry.path(options.base, base_version) / "model.keras", replay_count,
-            x_samples, y_samples, arch=arch, **tuning)
+            x_samples, y_samples, arch=arch, held_out_split=split, **tuning)
         parent = base_version if target == options.base else None
-    else:
+    else:  # a scratch model sees no MNIST: any split of the compared model's is held out of it
         base_version, replay_count = None, 0
+        reference = f"{target}@{current_version}" if current_version is not None else None
+        split = None if reference is None else gate_split(registry.card(target, current_version))
         config = TrainConfig.from_samples(x_samples, y_samples, arch=arch, **tuning)
         parent = current_version
+    gate = choose_gate(options, reference, split)
+    validation = validation_images(split, mnist, options.validation_subset)
 
     source = (f"{options.base}@{base_version}" if options.mode == "finetune"
               else f"a new {arch} model")
@@ -183,12 +162,13 @@ def retrain(options: RetrainOptions | None = None, store: SampleStore | None = N
     result = train(config, mnist=mnist, progress=lambda f, m: report(0.08 + 0.72 * f, m))
 
     report(0.82, "evaluating the candidate and the current model")
-    after, evaluation = measure(result.model, mnist_test, holdout, (x_samples, y_samples))
+    after = measure(result.model, validation, holdout, (x_samples, y_samples))
     before = None
     if current_version is not None:
-        before, _ = measure(registry.load(target, current_version), mnist_test, holdout,
-                            (x_samples, y_samples))
+        before = measure(registry.load(target, current_version), validation, holdout,
+                         (x_samples, y_samples))
     passed, reason = gate.decide(before, after)
+    evaluation = evaluate(result.model, *mnist_test)  # the card's measurement, after the decision
 
     report(0.9, f"saving the candidate as a new version of {target!r}")
     # calibrated on what training held out: its MNIST validation split (fine-tune), else the
@@ -202,12 +182,15 @@ def retrain(options: RetrainOptions | None = None, store: SampleStore | None = N
     card.data["samples"] = {
         "store": str(store.path), "set_name": options.set_name, "train_count": int(len(y_samples)),
         "holdout_count": int(len(holdout[1])), "mnist_replay": replay_count, **fingerprints}
+    validation_split = None if split is None else {
+        "model": reference, "settings": split, "count": int(len(validation[1]))}
     card.retrain = {"mode": options.mode,
                     "base": f"{options.base}@{base_version}" if base_version else None,
                     "compared_with": current_version, "before": before, "after": after,
                     "gate": {"passed": passed, "reason": reason,
-                             "max_mnist_drop": gate.max_mnist_drop,
-                             "check_mnist": gate.check_mnist}}
+                             "max_validation_drop": gate.max_validation_drop,
+                             "check_validation": gate.check_validation,
+                             "validation_split": validation_split}}
     files = evaluation_plots(evaluation, result.history) if options.plots else None
     version = registry.save(result.model, target, card, files=files, parent=parent)
     promoted = passed and options.auto_promote
@@ -220,6 +203,8 @@ def retrain(options: RetrainOptions | None = None, store: SampleStore | None = N
     return {"name": target, "version": version, "mode": options.mode, "base": options.base,
             "base_version": base_version, "compared_with": current_version, "promoted": promoted,
             "reason": reason, "before": before, "after": after,
+            "validation_split": validation_split,
+            "mnist_test_accuracy": evaluation.accuracy,  # a measurement, not a gate input
             "samples": {"train": int(len(y_samples)), "holdout": int(len(holdout[1])),
                         "mnist_replay": replay_count},
             "seconds": round(time.perf_counter() - started, 1)}

@@ -45,6 +45,8 @@ class TrainConfig:
     seed: int = 0
     validation_split: float = 0.1
     train_subset: int | None = None  # use the first N shuffled training images (smoke runs)
+    held_out_split: dict | None = None  # another run's split (seed, validation_split,
+    # train_subset) whose validation images this run neither trains nor validates on
     test_subset: int | None = None
     early_stopping_patience: int | None = 4
     extra_x: np.ndarray | None = field(default=None, repr=False)  # user samples, (N, 28, 28)
@@ -64,6 +66,9 @@ class TrainConfig:
             raise ValueError(f"validation_split must be in [0, 0.5), got {self.validation_split}")
         if (self.extra_x is None) != (self.extra_y is None):
             raise ValueError("extra_x and extra_y must be given together")
+        if self.held_out_split is not None and not self.held_out_split.get("validation_split"):
+            raise ValueError("held_out_split needs a validation_split above 0 (and its seed and "
+                             f"train_subset), got {self.held_out_split!r}")
 
     @classmethod
     def fine_tune(cls, initial_model, replay_images: int, extra_x, extra_y,
@@ -71,7 +76,8 @@ class TrainConfig:
         """Fine-tune a trained model on user samples mixed with replay_images MNIST images.
 
         MNIST's validation share comes out of the subset, so the subset is sized for
-        replay_images to remain for training whatever validation_split is.
+        replay_images to remain for training whatever validation_split is; a held_out_split
+        override (the base model's) leaves the shuffle before the subset is taken.
         """
         settings = {"epochs": 3, "learning_rate": 3e-4, "schedule": "cosine",
                     "validation_split": 0.1, "early_stopping_patience": None, "extra_repeat": 1,
@@ -160,10 +166,11 @@ class ProgressCallback(keras.callbacks.Callback):
 
 
 def split_training_data(config: TrainConfig, mnist: MnistArrays):
-    """Shuffle with the seed, take the subset, carve the validation split, add user samples."""
+    """Shuffle, drop a held-out split, take the subset, carve the validation split, add samples."""
     (x_train, y_train), _ = mnist
     train_index, validation_index = validation_split_indices(
-        len(x_train), config.seed, config.validation_split, config.train_subset)
+        len(x_train), config.seed, config.validation_split, config.train_subset,
+        config.held_out_split)
     x_fit, y_fit = x_train[train_index], y_train[train_index]
     if config.extra_x is not None:
         extra_x = np.asarray(config.extra_x)

@@ -28,7 +28,7 @@ class Outcome:
         """(measure, before, after) accuracies for the before/after card."""
         before = self.before or {}
         return [(title, before.get(key), self.after.get(key)) for title, key in (
-            ("MNIST test", "mnist_test"), ("Holdout samples", "holdout"),
+            ("MNIST validation", "base_validation"), ("Holdout samples", "holdout"),
             ("Your samples", "samples"))]
 
 

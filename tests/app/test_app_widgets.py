@@ -36,8 +36,8 @@ class FakeJobs:
         if self.polls < 3:
             return {"id": job_id, "state": "running", "progress": 0.3 * self.polls,
                     "message": "epoch"}
-        before = {"mnist_test": 0.98, "holdout": 0.5, "samples": 0.6}
-        after = {"mnist_test": 0.979, "holdout": 0.75, "samples": 0.95}
+        before = {"base_validation": 0.98, "holdout": 0.5, "samples": 0.6}
+        after = {"base_validation": 0.979, "holdout": 0.75, "samples": 0.95}
         return {"id": job_id, "state": "succeeded", "progress": 1.0, "message": "done",
                 "result": {"name": "digits", "version": 2, "before": before, "after": after,
                            "reason": "passed"}}
@@ -57,7 +57,7 @@ class FakeRegistry(Registry):
         self.promoted = []
 
     def card(self, name, version=None):
-        return {"retrain": {"gate": {"passed": True, "reason": "passed: MNIST 98.0% -> 97.9%"}}}
+        return {"retrain": {"gate": {"passed": True, "reason": "passed: MNIST validation 98.0% -> 97.9%"}}}
 
     def promote(self, name, version):
         self.promoted.append((name, version))
@@ -143,7 +143,9 @@ def test_retrain_shows_before_after_and_promotes(app):
     deadline = time.monotonic() + 10
     while app.retrain.outcome is None and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert app.retrain.outcome is not None and "MNIST test" in app.retrain.result.value
+    assert app.retrain.outcome is not None  # the gate's row: the base model's validation split
+    assert "<td>MNIST validation</td><td>98.0%</td><td>97.9%" in app.retrain.result.value
+    assert "MNIST test" not in app.retrain.result.value  # a measurement, not the gate's
     assert "+25.0" in app.retrain.result.value  # holdout 50% -> 75%
     app.retrain.promote_button.click()
     assert app.session.registry.promoted == [("digits", 2)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from digitlab import export
+from digitlab.gate import gate_split
 from digitlab.jobs import (
     FINISHED_STATES,
     JobAlreadyRunningError,
@@ -21,7 +23,7 @@ from digitlab.jobs import (
 )
 from digitlab.paths import PROJECT_ROOT
 from digitlab.registry import Registry
-from digitlab.retrain import Gate, RetrainOptions, retrain, target_name
+from digitlab.retrain import RetrainOptions, retrain, target_name
 from digitlab.retrain_job import RetrainJobs
 from digitlab.store import SampleStore
 
@@ -50,12 +52,13 @@ def mnist():
 
 @pytest.fixture(scope="module")
 def template(tmp_path_factory, mnist) -> Path:
-    """A registry with a small trained digits@1 (about 90 %) and a store with 60 samples."""
+    """A registry with a small trained digits@1 (about 90 %, 300 validation images) and a store
+    with 60 samples."""
     from digitlab.train import TrainConfig, train
 
     root = tmp_path_factory.mktemp("template")
     result = train(TrainConfig(arch="fast", epochs=1, train_subset=1500, batch_size=32,
-                               augment=False, validation_split=0.0, test_subset=300, verbose=0),
+                               augment=False, validation_split=0.2, test_subset=300, verbose=0),
                    mnist=mnist)
     with pytest.MonkeyPatch.context() as patch:  # the registry tests cover the real conversion
         patch.setattr(export, "write_tflite", stub_tflite)
@@ -92,18 +95,14 @@ def wait_for(manager: RetrainJobs, job_id: str, condition, timeout: float = 180.
     return status
 
 
-def test_gate_rules():
-    gate = Gate()
-    before = {"mnist_test": 0.99, "holdout": 0.8, "holdout_count": 5}
-    assert gate.decide(None, before)[0]
-    assert gate.decide(before, {**before, "mnist_test": 0.989})[0]  # exactly 0.1 points is fine
-    passed, reason = gate.decide(before, {**before, "mnist_test": 0.9885})
-    assert not passed and "MNIST test accuracy would drop from 99.00% to 98.85%" in reason
-    passed, reason = gate.decide(before, {**before, "holdout": 0.6})
-    assert not passed and "holdout accuracy would drop" in reason
-    assert Gate(check_mnist=False).decide(before, {**before, "mnist_test": 0.5})[0]
-    no_holdout = {"mnist_test": 0.99, "holdout": None, "holdout_count": 0}
-    assert "no holdout samples" in gate.decide(no_holdout, no_holdout)[1]
+def test_renamed_options_name_their_new_names(workspace):
+    with pytest.raises(ValueError, match="max_mnist_drop was renamed max_validation_drop"):
+        RetrainOptions.from_dict({"max_mnist_drop": 0.01})
+    with pytest.raises(JobError, match="check_mnist was renamed check_validation"):
+        workspace.manager.start_retrain("digits", check_mnist=False)
+    with pytest.raises(ValueError, match="validation_subset must be a positive"):
+        RetrainOptions.from_dict({"validation_subset": 0})
+    assert RetrainOptions.from_dict({"max_validation_drop": 0.01}).max_validation_drop == 0.01
 
 
 def test_retrain_validates_before_training(workspace):
@@ -120,20 +119,73 @@ def test_scratch_model_that_loses_mnist_is_refused_by_the_gate(workspace, mnist,
     (x_train, y_train), _ = mnist
     for index in range(20):  # a "train your own model" set of 20 samples
         workspace.store.add(x_train[index], int(y_train[index]), "canvas", set_name="tiny")
-    options = RetrainOptions(mode="scratch", set_name="tiny", name="digits", check_mnist=True,
+    options = RetrainOptions(mode="scratch", set_name="tiny", name="digits", check_validation=True,
                              epochs=2, test_subset=300, augment=False, plots=True)
     report = retrain(options, store=workspace.store, registry=workspace.registry, mnist=mnist)
     assert report["promoted"] is False and report["version"] == 2
-    assert "MNIST test accuracy would drop" in report["reason"]
-    assert report["after"]["mnist_test"] < report["before"]["mnist_test"] - 0.001
+    assert "MNIST validation accuracy would drop" in report["reason"]
+    assert report["after"]["base_validation"] < report["before"]["base_validation"] - 0.001
+    assert report["after"]["validation_count"] == 300  # digits@1's validation split
     assert workspace.registry.current("digits") == 1  # kept, unpromoted
     card = workspace.registry.card("digits", 2)
     assert card["retrain"]["gate"]["passed"] is False and card["retrain"]["mode"] == "scratch"
+    assert card["retrain"]["gate"]["validation_split"]["model"] == "digits@1"
     assert 0.5 <= card["calibration"]["uncertain_threshold"] < 1.0
     assert "MNIST test" not in card["calibration"]["measured_on"]  # never calibrated on test
+    assert card["metrics"]["mnist_test_accuracy"] == report["mnist_test_accuracy"]  # measured
     assert (workspace.registry.path("digits", 2) / "confusion_matrix.png").stat().st_size > 1000
     assert card["data"]["samples"]["train_fingerprint"] == \
         workspace.store.fingerprint("tiny", split="train")
+
+
+def test_fine_tune_gates_on_the_base_validation_split_never_on_mnist_test(workspace, mnist,
+                                                                          monkeypatch):
+    from digitlab.data import split_validation_indices, validation_split_indices
+
+    monkeypatch.setattr(export, "write_tflite", stub_tflite)
+    (x_train, y_train), (x_test, y_test) = mnist
+    garbage_test = x_test[::-1], (y_test + 1) % 10  # every label wrong
+    options = RetrainOptions.from_dict({**TINY_JOB, "auto_promote": False})
+    reports = [retrain(options, store=workspace.store, registry=workspace.registry, mnist=arrays)
+               for arrays in (mnist, ((x_train, y_train), garbage_test))]
+    assert reports[1]["mnist_test_accuracy"] < 0.3 < 0.6 < reports[0]["mnist_test_accuracy"]
+    for key in ("before", "after", "reason", "promoted"):  # the decision did not move
+        assert reports[0][key] == reports[1][key], key
+    assert reports[0]["after"]["validation_count"] == 300
+    assert reports[0]["reason"].startswith("passed: MNIST validation")
+    card = workspace.registry.card("digits", reports[0]["version"])
+    base = gate_split(workspace.registry.card("digits", 1))
+    assert card["config"]["held_out_split"] == base and gate_split(card) == base
+    assert card["retrain"]["gate"]["validation_split"] == {"model": "digits@1", "settings": base,
+                                                           "count": 300}
+    config = card["config"]  # the replay and the fine-tune's own validation, rebuilt
+    fit, validation = validation_split_indices(len(x_train), config["seed"],
+                                               config["validation_split"],
+                                               config["train_subset"], config["held_out_split"])
+    reserved = split_validation_indices(len(x_train), base)
+    assert len(fit) >= card["data"]["samples"]["mnist_replay"] and len(validation) > 0
+    assert not set(fit.tolist()) & set(reserved.tolist())
+    assert not set(validation.tolist()) & set(reserved.tolist())
+
+
+def test_a_base_without_validation_split_is_gated_on_the_holdout_only(workspace, mnist,
+                                                                     monkeypatch):
+    monkeypatch.setattr(export, "write_tflite", stub_tflite)
+    card_path = workspace.registry.path("digits", 1) / "card.json"
+    card = json.loads(card_path.read_text())
+    card["config"]["validation_split"] = 0.0  # as if trained on all of its images
+    card_path.write_text(json.dumps(card))
+    with pytest.raises(ValueError, match="digits@1 has no MNIST validation split"):
+        retrain(RetrainOptions(check_validation=True), store=workspace.store,
+                registry=workspace.registry, mnist=mnist)
+    report = retrain(RetrainOptions.from_dict(TINY_JOB), store=workspace.store,
+                     registry=workspace.registry, mnist=mnist)
+    assert "sample holdout only" in report["reason"]
+    assert "digits@1 has no MNIST validation split to gate on" in report["reason"]
+    assert report["after"]["base_validation"] is None and report["validation_split"] is None
+    saved = workspace.registry.card("digits", report["version"])
+    assert saved["retrain"]["gate"]["check_validation"] is False
+    assert saved["config"]["held_out_split"] is None
 
 
 def test_candidates_are_saved_under_the_right_name():

@@ -25,7 +25,8 @@ def test_unknown_architecture_names_the_choices():
 
 
 @pytest.mark.parametrize("options", [{"epochs": 0}, {"schedule": "step"}, {"validation_split": 0.7},
-                                     {"extra_x": np.zeros((1, 28, 28))}])
+                                     {"extra_x": np.zeros((1, 28, 28))},
+                                     {"held_out_split": {"seed": 0, "validation_split": 0.0}}])
 def test_bad_configs_are_refused(options):
     with pytest.raises(ValueError):
         TrainConfig(**options)
@@ -133,3 +134,46 @@ def test_fine_tune_preset_keeps_replay_images_for_training_whatever_the_split():
     for split in (0.0, 0.1, 0.2):
         config = TrainConfig.fine_tune("model.keras", 1000, None, None, validation_split=split)
         assert round(config.train_subset * (1 - split)) >= 1000 > (config.train_subset - 1) * (1 - split)
+
+
+def index_coded_mnist(count: int = 3000):
+    """Fake MNIST whose training image i carries i in its first two pixels."""
+    index = np.arange(count)
+    images = np.zeros((count, 28, 28), np.uint8)
+    images[:, 0, 0], images[:, 0, 1] = index // 256, index % 256
+    labels = (index % 10).astype(np.uint8)
+    return (images, labels), (images[:10], labels[:10])
+
+
+def indices_of(images) -> set[int]:
+    """The training-set indices that index_coded_mnist images carry."""
+    return set((images[:, 0, 0].astype(int) * 256 + images[:, 0, 1]).tolist())
+
+
+@pytest.mark.parametrize("seed", [0, 5])
+def test_a_held_out_split_never_reaches_the_replay_or_the_fine_tunes_validation(seed):
+    from digitlab.data import split_validation_indices
+    from digitlab.evaluate import card_validation_set
+
+    mnist = index_coded_mnist()
+    base = {"seed": 0, "validation_split": 0.1, "train_subset": None}  # the base model's split
+    reserved = set(split_validation_indices(3000, base).tolist())
+    samples_x, samples_y = np.zeros((4, 28, 28), np.uint8), np.arange(4)
+    replay = 600
+
+    def drawn(config):
+        (x_fit, _), (x_val, _) = split_training_data(config, mnist)
+        return indices_of(x_fit[:-len(samples_y)]), indices_of(x_val), x_val
+
+    unguarded = TrainConfig.fine_tune("base.keras", replay, samples_x, samples_y, seed=seed)
+    fit, validation, _ = drawn(unguarded)
+    assert fit & reserved or validation & reserved  # without the option the replay draws them
+    config = TrainConfig.fine_tune("base.keras", replay, samples_x, samples_y, seed=seed,
+                                   held_out_split=base)
+    fit, validation, x_val = drawn(config)
+    assert len(fit) >= replay and len(validation) > 0 and not fit & validation
+    assert not fit & reserved and not validation & reserved
+    # the fine-tune's card records the split it kept out, so its own validation can be rebuilt
+    card = {"config": config.describe()}
+    assert card["config"]["held_out_split"] == base
+    assert np.array_equal(card_validation_set(card, mnist)[0], x_val)

@@ -20,8 +20,8 @@ from tests.serve.helpers import (
     wait_for,
 )
 
-TINY_JOB = {"epochs": 1, "replay_minimum": 300, "test_subset": 300, "augment": False,
-            "min_samples": 5, "auto_promote": False}
+TINY_JOB = {"epochs": 1, "replay_minimum": 300, "test_subset": 300, "validation_subset": 300,
+            "augment": False, "min_samples": 5, "auto_promote": False}
 
 
 def call(port: int, method: str, path: str, body=None, headers=None) -> tuple[int, dict]:

@@ -188,7 +188,8 @@ UPLOADS = [
     ({"digit": "4", "images": [("big.png", b"\x89PNG\r\n\x1a\n" * (1024 * 1024 + 1))]}, 413)]
 RETRAINS = [
     ({}, 409), ({"min_samples": 1}, 409), ({"mode": "magic"}, 400), ({"rm": "-rf"}, 400),
-    ({"base": "other"}, 400), ({"min_samples": "10"}, 400), (["finetune"], 400)]
+    ({"base": "other"}, 400), ({"min_samples": "10"}, 400), (["finetune"], 400),
+    ({"max_mnist_drop": 0.01}, 400), ({"validation_subset": 0}, 400)]
 PROMOTIONS = [
     ({"json": {"version": 1}}, 200), ({"json": {"name": "digits", "version": "1"}}, 200),
     ({"form": {"version": "1"}}, 200), ({"json": {"version": 9}}, 404),
