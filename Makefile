@@ -35,7 +35,12 @@ lint: install
 test: install data browser lint
 	$(PY) -m pytest
 
-bench: install data
+# Tesseract 5 (apt) and RapidOCR (its own venv, bench/.venv-peers), which bench/read.py reads against.
+.PHONY: bench-peers
+bench-peers:
+	bash scripts/ensure-bench-peers.sh
+
+bench: install data bench-peers
 	$(PY) bench/predict.py
 	$(PY) bench/read.py
 	$(PY) bench/train.py --arch fast

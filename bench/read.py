@@ -1,63 +1,153 @@
-"""Benchmark reading scenes: separate digits, touching pairs and touching 3-digit numbers.
+"""Benchmark reading numbers in photos: digitlab's line reader, its cut-first path, and the peers.
 
-Prints JSON and writes bench/results/read.json. `python bench/read.py [--count 300]`.
-Scenes are MNIST test digits drawn as dark ink on paper (`digitlab.synthetic.paper_frame`);
-a touching scene counts only when its ink really forms one connected blob.
+Prints JSON and writes bench/results/read.json. `python bench/read.py [--count 200] [--peer-count 100]`.
+Scenes are MNIST **test** digits (which no model trained on) drawn as dark ink on paper by
+`digitlab.synthetic.paper_frame`, a generator the reader never trained on (its lines come from
+`digitlab.linesynth`); a touching scene counts only when its ink forms one connected blob.
+`mixed_2_6` are 640x480 photos of 2-6 digit numbers whose gaps mix touching, tight and wide, with
+uneven light; `other_hands` writes numbers in two styles that are not MNIST's. The peers,
+RapidOCR and Tesseract, read the same photos in the same run (`bash scripts/ensure-bench-peers.sh`
+installs them; without them their rows say so).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-from digitlab.data import load_mnist
-from digitlab.predict import Predictor
-from digitlab.synthetic import box_overlap, ink_is_one_blob, paper_frame
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from digitlab.data import load_mnist  # noqa: E402
+from digitlab.predict import Predictor  # noqa: E402
+from digitlab.synthetic import (  # noqa: E402
+    box_overlap,
+    ink_is_one_blob,
+    paper_frame,
+    render_segment_digit,
+    render_stroke_digit,
+)
 
 RESULTS = Path(__file__).resolve().parent / "results" / "read.json"
 
 
-def run_scenes(predictor, images, labels, count: int, digits: int, gap, touching: bool,
-               seed: int) -> dict:
-    """Read `count` scenes of `digits` digits; share split right (boxes) and read right (text)."""
+def fixed_scenes(images, labels, count: int, digits: int, gap, touching: bool, seed: int) -> list:
+    """`count` photos of `digits` digits with gaps drawn from `gap`: (frame, text, boxes, touching)."""
     rng = np.random.default_rng(seed)
-    split_right = text_right = done = 0
-    timings = []
-    while done < count:
+    made = []
+    while len(made) < count:
         chosen = rng.choice(len(images), digits, replace=False)
         frame, boxes = paper_frame(list(images[chosen]), gap=gap, shadow=False, rng=rng)
         if touching and not ink_is_one_blob(frame):
             continue
+        made.append((frame, "".join(str(labels[i]) for i in chosen), boxes, touching))
+    return made
+
+
+def mixed_gaps(count: int, rng) -> list[float]:
+    """Gaps between digits: touching, tight or wide, drawn per gap."""
+    kinds = rng.choice(3, count, p=[0.4, 0.3, 0.3])
+    ranges = [(-0.2, -0.05), (0.0, 0.15), (0.2, 0.8)]
+    return [float(rng.uniform(*ranges[kind])) for kind in kinds]
+
+
+def mixed_scenes(images, labels, count: int, seed: int, draw=None) -> list:
+    """640x480 photos of 2-6 digit numbers with mixed gaps, light and size."""
+    rng = np.random.default_rng(seed)
+    made = []
+    for _ in range(count):
+        length = int(rng.integers(2, 7))
+        chosen = rng.choice(len(images), length, replace=False)
+        digits = [draw(int(labels[i]), rng) for i in chosen] if draw else list(images[chosen])
+        gaps = mixed_gaps(length - 1, rng)
+        frame, boxes = paper_frame(digits, digit_height=rng.uniform(0.12, 0.35) * 480,
+                                   noise=rng.uniform(0.01, 0.05), shadow=True, gaps=gaps,
+                                   specks=int(rng.integers(0, 5)), rng=rng)
+        made.append((frame, "".join(str(labels[i]) for i in chosen), boxes, min(gaps) < 0))
+    return made
+
+
+def read_scenes(predictor, made) -> dict:
+    """Share of photos read exactly, boxes split right, and p50/p95 ms per photo."""
+    text_right = split_right = 0
+    timings = []
+    right_touching = []
+    for frame, text, boxes, touching in made:
         started = time.perf_counter()
         reading = predictor.read(frame)
         timings.append((time.perf_counter() - started) * 1000)
         found = [digit.box for digit in reading.digits]
-        split_right += len(found) == digits and all(
+        split_right += len(found) == len(boxes) and all(
             box_overlap(f, t) > 0.5 for f, t in zip(found, boxes))
-        text_right += reading.text == "".join(str(labels[i]) for i in chosen)
-        done += 1
-    return {"scenes": count, "digits": digits, "split_right": round(split_right / count, 3),
-            "text_right": round(text_right / count, 3),
-            "read_p50_ms": round(float(np.percentile(timings, 50)), 2)}
+        text_right += reading.text == text
+        if touching:
+            right_touching.append(reading.text == text)
+    report = {"text_right": round(text_right / len(made), 3),
+              "split_right": round(split_right / len(made), 3),
+              "read_p50_ms": round(float(np.percentile(timings, 50)), 2),
+              "read_p95_ms": round(float(np.percentile(timings, 95)), 2)}
+    if right_touching and len(right_touching) < len(made):
+        report["touching_text_right"] = round(float(np.mean(right_touching)), 3)
+    return report
+
+
+def peer_rows(made, peer_count: int) -> dict:
+    """Each peer's exact reads (all and touching photos) and ms per photo, on the first photos."""
+    from peers import available_peers
+
+    subset = made[:peer_count]
+    rows = {}
+    for peer in available_peers():
+        ready, reason = peer.available()
+        if not ready:
+            rows[peer.name] = {"available": False, "reason": reason,
+                               "install": "bash scripts/ensure-bench-peers.sh"}
+            continue
+        results = peer.read_many([frame for frame, *_ in subset])
+        right = [text == truth for (text, _), (_, truth, *_) in zip(results, subset)]
+        touching = [ok for ok, (*_, touch) in zip(right, subset) if touch]
+        rows[peer.name] = {"photos": len(subset), "text_right": round(float(np.mean(right)), 3),
+                           "read_p50_ms": round(1000 * float(np.median([s for _, s in results])), 1)}
+        if touching and len(touching) < len(subset):
+            rows[peer.name]["touching_text_right"] = round(float(np.mean(touching)), 3)
+    return rows
 
 
 def main() -> None:
-    """Run the three scene kinds and print the JSON."""
+    """Read every scene kind with each reader and print the JSON."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="digits")
+    parser.add_argument("--reader", default="reader")
     parser.add_argument("--count", type=int, default=200)
+    parser.add_argument("--peer-count", type=int, default=100, help="photos per scene for the peers")
+    parser.add_argument("--no-peers", action="store_true")
     arguments = parser.parse_args()
-    predictor = Predictor.load(arguments.model)
+    readers = {"digitlab": Predictor.load(arguments.model, reader=arguments.reader),
+               "digitlab_cut_first": Predictor.load(arguments.model, reader=None)}
     (_, _), (images, labels) = load_mnist()
-    report = {"model": predictor.model_id, "scenes": {
-        "separate_4": run_scenes(predictor, images, labels, arguments.count, 4, (0.2, 0.6), False, 0),
-        "touching_pairs": run_scenes(predictor, images, labels, arguments.count, 2, -0.1, True, 1),
-        "touching_3": run_scenes(predictor, images, labels, arguments.count, 3, -0.1, True, 2),
-    }}
+    count = arguments.count
+    kinds = {
+        "separate_4": fixed_scenes(images, labels, count, 4, (0.2, 0.6), False, 0),
+        "touching_pairs": fixed_scenes(images, labels, count, 2, -0.1, True, 1),
+        "touching_3": fixed_scenes(images, labels, count, 3, -0.1, True, 2),
+        "mixed_2_6": mixed_scenes(images, labels, count, 3),
+        "other_hands": mixed_scenes(images, labels, count // 2, 4, draw=lambda label, rng: (
+            render_stroke_digit(label, rng) if rng.random() < 0.5 else render_segment_digit(label, rng))),
+    }
+    report = {"model": readers["digitlab"].model_id,
+              "reader": getattr(readers["digitlab"].reader, "model_id", None), "scenes": {}}
+    for name, made in kinds.items():
+        row = {"photos": len(made)}
+        for reader_name, predictor in readers.items():
+            row[reader_name] = read_scenes(predictor, made)
+        if not arguments.no_peers:
+            row.update(peer_rows(made, arguments.peer_count))
+        report["scenes"][name] = row
+        print(name, json.dumps(row), flush=True, file=sys.stderr)
     print(json.dumps(report, indent=2))
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(report, indent=2) + "\n")

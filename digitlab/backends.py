@@ -13,9 +13,14 @@ class ModelNotFoundError(FileNotFoundError):
 
 
 class LiteRTBackend:
-    """Runs a .tflite model; one interpreter per batch size (powers of two), guarded by a lock."""
+    """Runs a .tflite model; one interpreter per input shape (batch sizes in powers of two), locked.
+
+    A digit model sees one shape per batch size; the line reader takes any width, so its
+    interpreters are kept for the MAX_SHAPES shapes used most recently.
+    """
 
     BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256)
+    MAX_SHAPES = 48
 
     def __init__(self, path: Path, num_threads: int = 2):
         from ai_edge_litert.interpreter import Interpreter
@@ -26,17 +31,21 @@ class LiteRTBackend:
         self.interpreters: dict[int, object] = {}
         self.lock = threading.Lock()
 
-    def interpreter_for(self, batch_size: int):
-        """The interpreter allocated for this batch size (created on first use)."""
-        if batch_size not in self.interpreters:
+    def interpreter_for(self, shape: tuple[int, ...]):
+        """The interpreter allocated for this input shape (created on first use)."""
+        if shape in self.interpreters:
+            self.interpreters[shape] = self.interpreters.pop(shape)  # most recent last
+        else:
+            if len(self.interpreters) >= self.MAX_SHAPES:
+                del self.interpreters[next(iter(self.interpreters))]
             interpreter = self.interpreter_class(model_content=self.model_bytes,
                                                  num_threads=self.num_threads)
             input_index = interpreter.get_input_details()[0]["index"]
-            interpreter.resize_tensor_input(input_index, [batch_size, 28, 28, 1])
+            interpreter.resize_tensor_input(input_index, list(shape))
             interpreter.allocate_tensors()
-            self.interpreters[batch_size] = (interpreter, input_index,
-                                             interpreter.get_output_details()[0]["index"])
-        return self.interpreters[batch_size]
+            self.interpreters[shape] = (interpreter, input_index,
+                                        interpreter.get_output_details()[0]["index"])
+        return self.interpreters[shape]
 
     def chunks(self, count: int) -> list[int]:
         """Batch sizes that add up to count: the largest bucket that fits, then the rest.
@@ -51,11 +60,11 @@ class LiteRTBackend:
         return sizes
 
     def __call__(self, batch: np.ndarray) -> np.ndarray:
-        """Probabilities (N, 10) for a float32 batch (N, 28, 28, 1)."""
+        """The model's outputs for a float32 batch: (N, 10) for digits (N, 28, 28, 1)."""
         outputs, start = [], 0
         with self.lock:
             for size in self.chunks(len(batch)):
-                interpreter, input_index, output_index = self.interpreter_for(size)
+                interpreter, input_index, output_index = self.interpreter_for((size, *batch.shape[1:]))
                 interpreter.set_tensor(input_index, batch[start:start + size])
                 interpreter.invoke()
                 outputs.append(interpreter.get_tensor(output_index))  # a copy
@@ -73,11 +82,11 @@ class KerasBackend:
         self.model = keras.saving.load_model(path, compile=False)
         self.function = tf.function(
             lambda images: self.model(images, training=False),
-            input_signature=[tf.TensorSpec([None, 28, 28, 1], tf.float32)],
+            input_signature=[tf.TensorSpec([None, *self.model.input_shape[1:]], tf.float32)],
         )
 
     def __call__(self, batch: np.ndarray) -> np.ndarray:
-        """Probabilities (N, 10) for a float32 batch (N, 28, 28, 1), run 256 at a time."""
+        """The model's outputs for a float32 batch (digits: (N, 28, 28, 1) -> (N, 10)), 256 at a time."""
         return np.concatenate([self.function(batch[start:start + 256]).numpy()
                                for start in range(0, len(batch), 256)])
 

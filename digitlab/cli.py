@@ -9,6 +9,7 @@ import sys
 COMMANDS = {
     "data": ("digitlab.data", "fetch and verify MNIST into data/mnist.npz"),
     "train": ("digitlab.train", "train an architecture and register the model"),
+    "train-reader": ("digitlab.reader_train", "train the line reader (CRNN + CTC) and register it"),
     "evaluate": ("digitlab.card", "evaluate a model on MNIST test and save its plots"),
     "retrain": ("digitlab.retrain", "fine-tune on stored samples (what the app's jobs run)"),
     "app": ("digitlab.app.launch", "start the Voila drawing & correction app"),
@@ -21,7 +22,7 @@ def print_usage(stream=sys.stdout) -> None:
     """Print the list of subcommands."""
     print("usage: digitlab <command> [options]\n\ncommands:", file=stream)
     for name, (_, help_text) in COMMANDS.items():
-        print(f"  {name:<10} {help_text}", file=stream)
+        print(f"  {name:<13} {help_text}", file=stream)
 
 
 def main(argv: list[str] | None = None) -> int:

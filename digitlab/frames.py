@@ -139,25 +139,31 @@ def reading_order(pieces: list[Piece]) -> list[Piece]:
     return [found for line in lines for found in sorted(line, key=lambda item: item.x)]
 
 
-def find_digits(frame, min_height_fraction: float = 0.03, max_height_fraction: float = 0.9,
-                split_aspect: float = 1.3, score=None) -> list[DigitBox]:
-    """Digits in a camera frame or photo, in reading order, each with its box and MNIST image.
+class FrameParts(NamedTuple):
+    """A frame's ink at the working size, its component labels and the digit-sized parts."""
 
-    score, when given, maps a list of 28x28 images to the model's (N, 10) probabilities; wide
-    groups (touching digits) are then cut where the model reads the pieces best.
-    """
+    ink: np.ndarray
+    labels: np.ndarray
+    parts: list[Part]
+    factor: float  # working size / frame size
+    min_height: float
+
+
+def frame_parts(frame, min_height_fraction: float = 0.03,
+                max_height_fraction: float = 0.9) -> FrameParts | None:
+    """The ink parts of a frame or photo that may be digits or touching digits; None if blank."""
     try:
         gray = as_gray(frame)
     except EmptyImageError:
-        return []
+        return None
     factor = min(1.0, MAX_FRAME_SIDE / max(gray.shape))
     if factor < 1.0:
         gray = cv2.resize(gray, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
     ink = ink_map(gray, whole_frame=True)
     mask = frame_mask(ink)
     if mask is None:
-        return []
-    frame_height, frame_width = mask.shape
+        return None
+    frame_height = mask.shape[0]
     min_height = max(MIN_DIGIT_PIXELS * 2, min_height_fraction * frame_height)
     _, labels, stats = label_components(mask)
     edge = touching_edge(stats, mask.shape)
@@ -166,17 +172,38 @@ def find_digits(frame, min_height_fraction: float = 0.03, max_height_fraction: f
         x, y, width, height, area = (int(value) for value in stats[label])
         if not edge[label] and area >= max(4, (0.15 * min_height) ** 2):
             parts.append(Part(x, y, x + width, y + height, (label,)))
-    found, images = [], DigitImages(ink, labels)
+    kept = []
     for part in merge_parts(parts):
         height = part.bottom - part.top
         if not min_height <= height <= max_height_fraction * frame_height:
             continue
-        group = Group(member_mask(labels[part.top:part.bottom, part.left:part.right], part.members),
-                      part.left, part.top, part.members)
-        if group.mask.mean() < MIN_DENSITY:
-            continue
+        if part_mask(labels, part).mean() < MIN_DENSITY:
+            continue  # scattered specks, a paper outline
+        kept.append(part)
+    return FrameParts(ink, labels, kept, factor, min_height)
+
+
+def part_mask(labels: np.ndarray, part: Part) -> np.ndarray:
+    """uint8 mask of a part's own components, cropped to its box."""
+    return member_mask(labels[part.top:part.bottom, part.left:part.right], part.members)
+
+
+def find_digits(frame, min_height_fraction: float = 0.03, max_height_fraction: float = 0.9,
+                split_aspect: float = 1.3, score=None) -> list[DigitBox]:
+    """Digits in a camera frame or photo, in reading order, each with its box and MNIST image.
+
+    score, when given, maps a list of 28x28 images to the model's (N, 10) probabilities; wide
+    groups (touching digits) are then cut where the model reads the pieces best.
+    """
+    found_parts = frame_parts(frame, min_height_fraction, max_height_fraction)
+    if found_parts is None:
+        return []
+    ink, labels, parts, factor, min_height = found_parts
+    found, images = [], DigitImages(ink, labels)
+    for part in parts:
+        group = Group(part_mask(labels, part), part.left, part.top, part.members)
         columns = split_columns(group.mask, split_aspect)
-        if score is not None and group.mask.shape[1] >= SCORED_ASPECT * height:
+        if score is not None and group.mask.shape[1] >= SCORED_ASPECT * (part.bottom - part.top):
             columns = scored_columns(group, images, min_height, columns, score)
         pieces = (piece(group, start, stop, min_height) for start, stop in columns)
         found.extend(found_piece for found_piece in pieces if found_piece is not None)

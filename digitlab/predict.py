@@ -18,13 +18,16 @@ from digitlab.backends import ModelNotFoundError, load_backend
 from digitlab.frames import DigitBox, find_digits
 from digitlab.ink import EmptyImageError
 from digitlab.preprocess import to_mnist
+from digitlab.reader import DEFAULT_READER, LineReader, find_reader
+from digitlab.reading import DigitReading, LineReading, Reading
+from digitlab.textlines import FoundLine, find_lines
 
 DEFAULT_MODEL = "digits"
 DEFAULT_UNCERTAIN_THRESHOLD = 0.7  # used when a model card carries no calibrated threshold
 RELOAD_POLL_SECONDS = 2.0
 
-__all__ = ["Predictor", "Prediction", "Reading", "DigitReading", "FoundDigits", "EmptyImageError",
-           "ModelNotFoundError"]
+__all__ = ["Predictor", "Prediction", "Reading", "LineReading", "DigitReading", "FoundDigits",
+           "EmptyImageError", "ModelNotFoundError"]
 
 
 @dataclass
@@ -50,38 +53,15 @@ class Prediction:
 
 
 @dataclass
-class DigitReading:
-    """One digit found in a scene."""
-
-    digit: int
-    confidence: float
-    box: tuple[int, int, int, int]
-    uncertain: bool
-
-    def to_dict(self) -> dict:
-        """JSON shape: digit, confidence, box [x, y, w, h], uncertain."""
-        return {"digit": self.digit, "confidence": round(self.confidence, 6),
-                "box": [int(v) for v in self.box], "uncertain": self.uncertain}
-
-
-@dataclass
 class FoundDigits:
-    """A frame's digit boxes and, where the cut search already ran the model, their probabilities."""
+    """What a frame holds: its lines for the line reader, or (without one) cut digit boxes.
+
+    For cut digits, probabilities holds what the model-guided cut search already read of them.
+    """
 
     boxes: list[DigitBox]
     probabilities: list[np.ndarray | None]
-
-
-@dataclass
-class Reading:
-    """All digits in a scene, left to right, and the string they spell."""
-
-    text: str
-    digits: list[DigitReading]
-
-    def to_dict(self) -> dict:
-        """JSON shape: text and digits."""
-        return {"text": self.text, "digits": [digit.to_dict() for digit in self.digits]}
+    lines: list[FoundLine] | None = None
 
 
 def resolve_model(spec: str | Path) -> tuple[Path, str, str | None]:
@@ -136,8 +116,10 @@ class Predictor:
     """Load a model once, then predict digits for batches of images from any thread."""
 
     def __init__(self, backend, model_id: str, uncertain_threshold: float,
-                 registry_name: str | None = None, spec: str | Path | None = None, backend_kind="auto"):
+                 registry_name: str | None = None, spec: str | Path | None = None, backend_kind="auto",
+                 reader: LineReader | None = None):
         self.backend = backend
+        self.reader = reader  # reads whole lines; None: lines are cut into digits first
         self.model_id = model_id
         self.uncertain_threshold = uncertain_threshold
         self.registry_name = registry_name
@@ -148,11 +130,17 @@ class Predictor:
         self.backend(np.zeros((1, 28, 28, 1), np.float32))  # warm-up: allocate and run once
 
     @classmethod
-    def load(cls, spec: str | Path = DEFAULT_MODEL, backend: str = "auto") -> Predictor:
-        """Load a registry name ("digits", "digits@2") or a model folder/file."""
+    def load(cls, spec: str | Path = DEFAULT_MODEL, backend: str = "auto",
+             reader: str | Path | None = DEFAULT_READER) -> Predictor:
+        """Load a registry name ("digits", "digits@2") or a model folder/file, and the line reader.
+
+        reader names the line-reading model (None: none; a missing one is no error, numbers
+        are then read by cutting them into digits).
+        """
         path, model_id, registry_name = resolve_model(spec)
         return cls(load_backend(path, backend), model_id, read_threshold(path),
-                   registry_name=registry_name, spec=spec, backend_kind=backend)
+                   registry_name=registry_name, spec=spec, backend_kind=backend,
+                   reader=find_reader(reader, backend))
 
     def current_token(self) -> str | None:
         """The registry's change token for a model loaded by name (None for paths)."""
@@ -173,7 +161,7 @@ class Predictor:
         token = self.current_token()
         if token == self.change_token:
             return False
-        fresh = Predictor.load(self.spec, self.backend_kind)
+        fresh = Predictor.load(self.spec, self.backend_kind, reader=None)
         self.backend, self.model_id, self.ref = fresh.backend, fresh.model_id, fresh.ref
         self.uncertain_threshold, self.change_token = fresh.uncertain_threshold, token
         return True
@@ -228,7 +216,9 @@ class Predictor:
         )
 
     def find(self, frame: np.ndarray) -> FoundDigits:
-        """The digits in a frame or photo, with what the model-guided cuts already read of them."""
+        """What a frame or photo holds: its lines (with a reader) or its cut digits."""
+        if self.reader is not None:
+            return FoundDigits([], [], find_lines(frame))
         scored = {}  # id -> (image, probabilities) of the crops the cut search read
 
         def score(images):
@@ -240,8 +230,30 @@ class Predictor:
         boxes = find_digits(frame, score=score)
         return FoundDigits(boxes, [scored.get(id(box.image), (None, None))[1] for box in boxes])
 
+    def read_lines(self, found: list[FoundDigits]) -> list[Reading]:
+        """Readings of several frames' lines, with one reader call per line width."""
+        lines = [line for frame in found for line in frame.lines]
+        read = iter(self.reader.read([line.input for line in lines]) if lines else [])
+        readings = []
+        for frame in found:
+            line_readings = []
+            for line, digits in zip(frame.lines, read):
+                boxed = [DigitReading(digit.digit, digit.confidence,
+                                      line.digit_box(digit.start_column, digit.stop_column),
+                                      digit.confidence < self.reader.uncertain_threshold)
+                         for digit in digits]
+                line_readings.append(LineReading("".join(str(d.digit) for d in boxed), line.box, boxed))
+            readings.append(Reading.from_lines(line_readings))
+        return readings
+
     def read_found(self, found: list[FoundDigits]) -> list[Reading]:
-        """Readings of several frames' digits, with one model call for every crop not yet read."""
+        """Readings of several frames, with one model call for every crop or line width not yet read."""
+        by_lines = [index for index, frame in enumerate(found) if frame.lines is not None]
+        if by_lines:  # frames found before a reader came or went are read the way they were found
+            readings = dict(zip(by_lines, self.read_lines([found[index] for index in by_lines])))
+            cut = [index for index in range(len(found)) if index not in readings]
+            readings.update(zip(cut, self.read_found([found[index] for index in cut]) if cut else []))
+            return [readings[index] for index in range(len(found))]
         boxes = [box for frame in found for box in frame.boxes]
         if not boxes:
             return [Reading(text="", digits=[]) for _ in found]
@@ -259,7 +271,7 @@ class Predictor:
         return readings
 
     def read(self, frame: np.ndarray) -> Reading:
-        """Find the digits in a frame or photo and read them left to right."""
+        """Find the lines of digits in a frame or photo and read them."""
         return self.read_found([self.find(frame)])[0]
 
 

@@ -57,6 +57,14 @@ MIGRATIONS: list[list[str]] = [
         content_hash TEXT NOT NULL UNIQUE, split TEXT NOT NULL, set_name TEXT)"""],
     ["ALTER TABLE samples ADD COLUMN updated TEXT",
      "CREATE INDEX samples_by_set ON samples (set_name, split, label)"],
+    # lines of digits for the line reader (digitlab.line_samples): the reader input as a PNG
+    ["""CREATE TABLE line_samples (
+        id INTEGER PRIMARY KEY AUTOINCREMENT, image BLOB NOT NULL, original BLOB,
+        text TEXT NOT NULL CHECK (length(text) BETWEEN 1 AND 40 AND text NOT GLOB '*[^0-9]*'),
+        source TEXT NOT NULL, predicted TEXT, confidence REAL, model_version TEXT,
+        created TEXT NOT NULL, content_hash TEXT NOT NULL UNIQUE, split TEXT NOT NULL,
+        set_name TEXT)""",
+     "CREATE INDEX line_samples_by_set ON line_samples (set_name, split)"],
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 COLUMNS = ("id, image, original, label, source, predicted, confidence, model_version, created, "

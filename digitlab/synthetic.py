@@ -86,17 +86,21 @@ TABLE_BGR = np.array([0.18, 0.26, 0.34], np.float32)
 
 def paper_frame(digits28: Sequence, height: int = 480, width: int = 640, digit_height=None,
                 noise: float = 0.03, shadow: bool = True, gap=(0.2, 0.6), specks: int = 4,
-                paper_margin: int = 0, rng=None) -> tuple[np.ndarray, list[tuple[int, int, int, int]]]:
+                paper_margin: int = 0, rng=None, gaps: Sequence[float] | None = None,
+                ) -> tuple[np.ndarray, list[tuple[int, int, int, int]]]:
     """A BGR photo of the digits in dark ink on paper, left to right, and their true ink boxes.
 
     gap is a fraction of digit_height (a number, or a (low, high) range drawn per gap; negative
-    makes digits touch). shadow adds a light gradient and a soft shadow; specks adds small dots
-    away from the digits; paper_margin > 0 shows a dark table around the paper.
+    makes digits touch); gaps, when given, sets each gap instead. shadow adds a light gradient
+    and a soft shadow; specks adds small dots away from the digits; paper_margin > 0 shows a
+    dark table around the paper.
     """
     rng = np.random.default_rng(rng)
     crops = [ink_crop(digit) for digit in digits28]
     low, high = (gap, gap) if np.isscalar(gap) else gap
-    gaps = rng.uniform(low, high, max(0, len(crops) - 1))
+    gaps = rng.uniform(low, high, max(0, len(crops) - 1)) if gaps is None else np.asarray(gaps, float)
+    if len(gaps) != max(0, len(crops) - 1):
+        raise ValueError(f"{len(crops)} digits need {max(0, len(crops) - 1)} gaps, got {len(gaps)}")
     inner = width - 2 * (paper_margin + 0.06 * width)
     digit_height = float(digit_height or 0.3 * height)
     needed = sum(crop.shape[1] / crop.shape[0] for crop in crops) + gaps.sum()

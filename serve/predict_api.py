@@ -28,10 +28,11 @@ def predict():
 @bp.post("/read")
 @limited
 def read():
-    """Every digit in a scene, left to right: text and digits with boxes."""
+    """Every number in a scene, line by line: text, digits with boxes, lines, and the models used."""
     image = request_image()
     predictor = state().predictor
-    return {**predictor.read(image).to_dict(), "model": predictor.model_id}
+    reader = predictor.reader.model_id if predictor.reader is not None else None
+    return {**predictor.read(image).to_dict(), "model": predictor.model_id, "reader": reader}
 
 
 def served_version(name: str, version: int | None = None) -> int | None:

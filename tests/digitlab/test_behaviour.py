@@ -23,7 +23,7 @@ ALLOWED_DROP = 0.02  # a variant may lose at most 2 points against the plain dig
 
 @pytest.fixture(scope="module")
 def predictor():
-    return Predictor.load(DEFAULT_MODEL)
+    return Predictor.load(DEFAULT_MODEL, reader=None)  # the digit model and its cut-first path
 
 
 @pytest.fixture(scope="module")

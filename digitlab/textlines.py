@@ -1,0 +1,96 @@
+"""Find the lines of digits in a frame or photo, each ready for the line reader.
+
+The frame's digit-sized ink parts (`digitlab.frames.frame_parts`) are grouped into rows (parts
+that overlap vertically), rows are ordered top to bottom, and a row is split into separate lines
+where a gap is wider than LINE_GAP digit heights. Each line keeps its own ink mask, so a digit's
+box can be found again from the columns the reader read it on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from digitlab.frames import Part, frame_parts
+from digitlab.ink import EmptyImageError, member_mask
+from digitlab.lineimage import LineInput, line_input, to_crop_x
+
+LINE_GAP = 1.5  # a gap this many digit heights wide starts a new line (two numbers in a row)
+ROW_OVERLAP = 0.5  # a part joins a row when half its height (or the row's) overlaps it
+
+
+@dataclass
+class FoundLine:
+    """One line of ink: its box in frame pixels, the reader's input and its own ink mask."""
+
+    box: tuple[int, int, int, int]
+    input: LineInput
+    mask: np.ndarray  # uint8, the line's components in its working-size box
+    origin: tuple[int, int]  # the working-size box's corner
+    factor: float  # working size / frame size
+
+    def digit_box(self, start_column: float, stop_column: float) -> tuple[int, int, int, int]:
+        """The frame-pixel box of the line's ink between two reader-input columns."""
+        left = int(np.floor(to_crop_x(self.input, start_column)))
+        right = int(np.ceil(to_crop_x(self.input, stop_column)))
+        left, right = max(0, left), min(self.mask.shape[1], max(right, left + 1))
+        columns = self.mask[:, left:right]
+        x, y, width, height = cv2.boundingRect(columns)
+        if width == 0:  # no ink between those columns: the span's own box
+            x, y, width, height = 0, 0, right - left, self.mask.shape[0]
+        corner_x, corner_y = self.origin
+        return (round((corner_x + left + x) / self.factor), round((corner_y + y) / self.factor),
+                max(1, round(width / self.factor)), max(1, round(height / self.factor)))
+
+
+def rows_of(parts: list[Part]) -> list[list[Part]]:
+    """Parts grouped into rows that overlap vertically, top to bottom."""
+    rows: list[list[Part]] = []
+    for part in sorted(parts, key=lambda item: (item.top + item.bottom) / 2):
+        for row in rows:
+            top, bottom = min(p.top for p in row), max(p.bottom for p in row)
+            overlap = min(bottom, part.bottom) - max(top, part.top)
+            if overlap >= ROW_OVERLAP * min(part.bottom - part.top, bottom - top):
+                row.append(part)
+                break
+        else:
+            rows.append([part])
+    return sorted(rows, key=lambda row: min(p.top for p in row))
+
+
+def split_row(row: list[Part]) -> list[list[Part]]:
+    """A row cut into lines at gaps wider than LINE_GAP times its median part height."""
+    row = sorted(row, key=lambda part: part.left)
+    height = float(np.median([part.bottom - part.top for part in row]))
+    lines, current = [], [row[0]]
+    for part in row[1:]:
+        if part.left - max(p.right for p in current) > LINE_GAP * height:
+            lines.append(current)
+            current = []
+        current.append(part)
+    lines.append(current)
+    return lines
+
+
+def find_lines(frame, min_height_fraction: float = 0.03,
+               max_height_fraction: float = 0.9) -> list[FoundLine]:
+    """The lines of ink in a frame or photo, top to bottom and left to right, ready to read."""
+    found = frame_parts(frame, min_height_fraction, max_height_fraction)
+    if found is None:
+        return []
+    lines = []
+    for row in rows_of(found.parts):
+        for parts in split_row(row):
+            left, top = min(p.left for p in parts), min(p.top for p in parts)
+            right, bottom = max(p.right for p in parts), max(p.bottom for p in parts)
+            members = tuple(label for part in parts for label in part.members)
+            mask = member_mask(found.labels[top:bottom, left:right], members)
+            try:
+                prepared = line_input(found.ink[top:bottom, left:right], mask)
+            except EmptyImageError:
+                continue
+            box = tuple(round(value / found.factor) for value in (left, top, right - left, bottom - top))
+            lines.append(FoundLine(box, prepared, mask, (left, top), found.factor))
+    return lines

@@ -1,0 +1,66 @@
+"""CTC decoding against hand-worked answers and a brute-force sum over every alignment."""
+
+import itertools
+
+import numpy as np
+import pytest
+
+from digitlab.ctc import DecodedDigit, beam_decode, greedy_decode
+
+BLANK = 3  # three digit classes (0, 1, 2) and a blank in these small examples
+
+
+def one_hot_steps(classes, sure=0.9):
+    """Probabilities whose likeliest class per step is the given one."""
+    steps = np.full((len(classes), 4), (1 - sure) / 3)
+    for step, label in enumerate(classes):
+        steps[step, label] = sure
+    return steps
+
+
+def test_greedy_merges_repeats_drops_blanks_and_keeps_spans():
+    steps = one_hot_steps([1, 1, BLANK, 1, 2, 2, BLANK])
+    steps[1, 1] = 0.95  # the highest probability on a digit's steps is its confidence
+    assert greedy_decode(steps, BLANK) == [
+        DecodedDigit(1, 0.95, 0, 2), DecodedDigit(1, 0.9, 3, 4), DecodedDigit(2, 0.9, 4, 6)]
+
+
+def test_greedy_reads_all_blank_as_nothing():
+    assert greedy_decode(one_hot_steps([BLANK] * 5), BLANK) == []
+
+
+def test_greedy_rejects_a_flat_array():
+    with pytest.raises(ValueError, match="time steps, classes"):
+        greedy_decode(np.zeros(5), BLANK)
+
+
+def brute_force(probabilities):
+    """Every alignment's probability summed per text: the exact CTC answer."""
+    totals = {}
+    for path in itertools.product(range(probabilities.shape[1]), repeat=len(probabilities)):
+        text, previous = [], None
+        for label in path:
+            if label != previous and label != BLANK:
+                text.append(str(label))
+            previous = label
+        probability = float(np.prod([probabilities[t, label] for t, label in enumerate(path)]))
+        totals["".join(text)] = totals.get("".join(text), 0.0) + probability
+    return max(totals.items(), key=lambda item: item[1])
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_beam_search_finds_the_exact_likeliest_text(seed):
+    rng = np.random.default_rng(seed)
+    probabilities = rng.dirichlet(np.ones(4) * 0.6, size=5)
+    text, probability = beam_decode(probabilities, BLANK, beam_width=64)
+    expected_text, expected_probability = brute_force(probabilities)
+    assert text == expected_text
+    assert probability == pytest.approx(expected_probability, rel=1e-9)
+
+
+def test_beam_search_beats_best_path_where_alignments_add_up():
+    # Best path reads blank, blank ("" at 0.36), but "1" sums three alignments to 0.52.
+    probabilities = np.array([[0.0, 0.4, 0.0, 0.6], [0.0, 0.4, 0.0, 0.6]])
+    assert greedy_decode(probabilities, BLANK) == []
+    text, probability = beam_decode(probabilities, BLANK)
+    assert text == "1" and probability == pytest.approx(0.4 * 0.4 + 0.4 * 0.6 + 0.6 * 0.4)

@@ -1,0 +1,146 @@
+"""The line reader: a tiny training run, LiteRT against Keras, and the committed default's behaviour."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from digitlab.ctc import DecodedDigit
+from digitlab.predict import Predictor
+from digitlab.reader import LineReader, digit_columns
+from digitlab.synthetic import ink_is_one_blob, paper_frame
+
+DEFAULT_READER = Path(__file__).resolve().parents[2] / "models" / "reader" / "1"
+DEFAULT_DIGITS = Path(__file__).resolve().parents[2] / "models" / "digits" / "1"
+
+
+@pytest.fixture(scope="module")
+def tiny_reader(mnist, tmp_path_factory):
+    """A reader trained for one epoch on 400 lines and saved in a temp registry."""
+    from digitlab.reader_card import reader_card
+    from digitlab.reader_train import ReaderConfig, train_reader
+    from digitlab.registry import Registry
+
+    config = ReaderConfig(train_lines=400, validation_lines=60, test_lines=60, epochs=1, workers=1)
+    result = train_reader(config, mnist=mnist)
+    registry = Registry(tmp_path_factory.mktemp("models"))
+    version = registry.save(result.model, "reader", reader_card(result))
+    return result, registry.path("reader", version)
+
+
+def test_tiny_training_saves_a_reader_with_its_card(tiny_reader):
+    result, folder = tiny_reader
+    import json
+
+    card = json.loads((folder / "card.json").read_text())
+    assert card["arch"] == "reader" and card["config"]["train_lines"] == 400
+    assert card["data"]["sets"]["train"]["lines"] == 400
+    assert set(card["metrics"]) == {"validation_sequence", "test_sequence"}
+    assert 0.5 <= card["calibration"]["uncertain_threshold"] <= 0.99
+    assert len(result.history["loss"]) == 1 and np.isfinite(result.history["loss"][0])
+
+
+def test_litert_and_keras_read_alike(tiny_reader):
+    result, folder = tiny_reader
+    lines = [line for line, _ in zip(result.sets["validation"][0], range(12))]
+    from digitlab.lineimage import LineInput
+
+    inputs = [LineInput(np.pad(line.astype(np.float32) / 255, ((0, 0), (0, -line.shape[1] % 16))),
+                        0, 0, 1.0, line.shape[1]) for line in lines]
+    litert = LineReader.load(folder, backend="litert").probabilities(inputs)
+    keras = LineReader.load(folder, backend="keras").probabilities(inputs)
+    for a, b in zip(litert, keras):
+        assert a.shape == b.shape and a.shape[1] == 11
+        np.testing.assert_allclose(a, b, atol=2e-4)
+
+
+def test_digit_columns_cut_halfway_between_the_steps_digits_fire_on():
+    decoded = [DecodedDigit(3, 0.9, 2, 3), DecodedDigit(5, 0.8, 8, 10)]
+    columns = digit_columns(decoded, ink_width=60)
+    assert [(c.start_column, c.stop_column) for c in columns] == [(0.0, 23.0), (23.0, 60.0)]
+
+
+# ------------------------------------------------------------ the committed default reader
+
+
+@pytest.fixture(scope="module")
+def readers():
+    """The default digit model with and without the committed line reader."""
+    return (Predictor.load(DEFAULT_DIGITS, reader=DEFAULT_READER),
+            Predictor.load(DEFAULT_DIGITS, reader=None))
+
+
+def scenes(mnist, digits: int, count: int, gap, touching: bool, seed: int):
+    """Paper photos of MNIST test digits and their texts."""
+    _, (images, labels) = mnist
+    rng = np.random.default_rng(seed)
+    made = []
+    while len(made) < count:
+        chosen = rng.choice(len(images), digits, replace=False)
+        frame, _ = paper_frame(list(images[chosen]), gap=gap, shadow=False, rng=rng)
+        if not touching or ink_is_one_blob(frame):
+            made.append((frame, "".join(str(labels[index]) for index in chosen)))
+    return made
+
+
+def text_right(predictor, made) -> float:
+    return float(np.mean([predictor.read(frame).text == text for frame, text in made]))
+
+
+def test_touching_pairs_are_read_far_better_than_by_cutting(mnist, readers):
+    with_reader, cutting = readers
+    made = scenes(mnist, 2, 60, -0.1, True, seed=11)
+    assert text_right(with_reader, made) >= text_right(cutting, made) + 0.25
+
+
+def test_separate_digits_read_at_least_as_well_as_by_cutting(mnist, readers):
+    with_reader, cutting = readers
+    made = scenes(mnist, 4, 40, (0.2, 0.6), False, seed=12)
+    assert text_right(with_reader, made) >= text_right(cutting, made) - 0.05
+
+
+def test_reading_gives_lines_with_digit_boxes_inside_them(mnist, readers):
+    with_reader, _ = readers
+    (frame, text), = scenes(mnist, 3, 1, 0.4, False, seed=13)
+    reading = with_reader.read(frame)
+    assert len(reading.lines) == 1 and reading.lines[0].text == reading.text
+    x, y, width, height = reading.lines[0].box
+    for digit in reading.digits:
+        dx, dy, dw, dh = digit.box
+        assert x - 2 <= dx and dx + dw <= x + width + 2 and y - 2 <= dy and dy + dh <= y + height + 2
+    lefts = [digit.box[0] for digit in reading.digits]
+    assert lefts == sorted(lefts)
+    assert reading.to_dict()["lines"][0]["text"] == reading.text
+
+
+def test_blank_and_speck_only_photos_read_as_nothing(readers):
+    import cv2
+
+    with_reader, _ = readers
+    paper = np.full((480, 640, 3), 215, np.uint8)
+    assert with_reader.read(paper).text == ""
+    rng = np.random.default_rng(3)
+    for _ in range(25):
+        cv2.circle(paper, tuple(int(v) for v in rng.integers(20, 460, 2)), 2, (50, 50, 50), -1)
+    reading = with_reader.read(paper)
+    assert reading.text == "" and reading.digits == [] and reading.lines == []
+
+
+def script_page(text: str) -> np.ndarray:
+    """A photo of text written in OpenCV's script font (letters or digits alike)."""
+    import cv2
+
+    page = np.full((240, 480, 3), 225, np.uint8)
+    cv2.putText(page, text, (60, 160), cv2.FONT_HERSHEY_SCRIPT_SIMPLEX, 3.0, (40, 40, 40), 6,
+                cv2.LINE_AA)
+    return page
+
+
+def test_lines_of_letters_are_flagged_uncertain_and_a_number_is_read(readers):
+    with_reader, _ = readers
+    for word in ["ABC", "xyz", "Hello", "mm", "Wow", "GHJ"]:
+        lines = with_reader.read(script_page(word)).lines
+        assert lines and all(line.uncertain for line in lines), word
+    assert with_reader.read(script_page("2026")).text == "2026"
