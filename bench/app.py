@@ -167,7 +167,8 @@ def main(argv: list[str] | None = None) -> int:
             visible, live, page = [], [], None
             for load in range(arguments.loads):
                 wait_until(lambda load=load: filled(load + 1), 120, "a refilled pool")
-                if page is not None:
+                if page is not None:  # leave as a closed tab does, so its kernel stops
+                    page.goto("about:blank")  # (headless chromium sends no beacon on close)
                     page.close()
                 page, shown, ready = load_page(browser, url)
                 visible.append(shown)

@@ -238,10 +238,10 @@ class Predictor:
         for frame in found:
             line_readings = []
             for line, digits in zip(frame.lines, read):
-                boxed = [DigitReading(digit.digit, digit.confidence,
-                                      line.digit_box(digit.start_column, digit.stop_column),
+                boxes = line.digit_boxes([(digit.start_column, digit.stop_column) for digit in digits])
+                boxed = [DigitReading(digit.digit, digit.confidence, box,
                                       digit.confidence < self.reader.uncertain_threshold)
-                         for digit in digits]
+                         for digit, box in zip(digits, boxes)]
                 line_readings.append(LineReading("".join(str(d.digit) for d in boxed), line.box, boxed))
             readings.append(Reading.from_lines(line_readings))
         return readings

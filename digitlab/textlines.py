@@ -8,7 +8,7 @@ box can be found again from the columns the reader read it on.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
@@ -30,19 +30,48 @@ class FoundLine:
     mask: np.ndarray  # uint8, the line's components in its working-size box
     origin: tuple[int, int]  # the working-size box's corner
     factor: float  # working size / frame size
+    parts: list[tuple[int, int, int, int]] = field(default_factory=list)  # (left, top, right, bottom)
+
+    def to_frame(self, left: int, top: int, right: int, bottom: int) -> tuple[int, int, int, int]:
+        """A box in the line's working-size crop as (x, y, w, h) in frame pixels."""
+        corner_x, corner_y = self.origin
+        return (round((corner_x + left) / self.factor), round((corner_y + top) / self.factor),
+                max(1, round((right - left) / self.factor)), max(1, round((bottom - top) / self.factor)))
 
     def digit_box(self, start_column: float, stop_column: float) -> tuple[int, int, int, int]:
         """The frame-pixel box of the line's ink between two reader-input columns."""
         left = int(np.floor(to_crop_x(self.input, start_column)))
         right = int(np.ceil(to_crop_x(self.input, stop_column)))
         left, right = max(0, left), min(self.mask.shape[1], max(right, left + 1))
-        columns = self.mask[:, left:right]
-        x, y, width, height = cv2.boundingRect(columns)
+        x, y, width, height = cv2.boundingRect(self.mask[:, left:right])
         if width == 0:  # no ink between those columns: the span's own box
             x, y, width, height = 0, 0, right - left, self.mask.shape[0]
-        corner_x, corner_y = self.origin
-        return (round((corner_x + left + x) / self.factor), round((corner_y + y) / self.factor),
-                max(1, round(width / self.factor)), max(1, round(height / self.factor)))
+        return self.to_frame(left + x, y, left + x + width, y + height)
+
+    def digit_boxes(self, spans: list[tuple[float, float]]) -> list[tuple[int, int, int, int]]:
+        """Each read digit's box: its own ink parts when they stand apart, else its columns' ink.
+
+        A part belongs to the digit whose columns hold its centre; a part that reaches well
+        into a neighbour's columns is touching ink, cut at the columns instead.
+        """
+        edges = [(to_crop_x(self.input, start), to_crop_x(self.input, stop)) for start, stop in spans]
+        owned: list[list] = [[] for _ in spans]
+        for part in self.parts:
+            centre, width = (part[0] + part[2]) / 2, part[2] - part[0]
+            for index, (left, right) in enumerate(edges):
+                if left <= centre < right or (index == len(edges) - 1 and centre >= right):
+                    inside = min(part[2], right) - max(part[0], left)
+                    owned[index].append(part if inside >= 0.7 * width else None)
+                    break
+        boxes = []
+        for index, (start, stop) in enumerate(spans):
+            whole = owned[index]
+            if whole and None not in whole:
+                boxes.append(self.to_frame(min(p[0] for p in whole), min(p[1] for p in whole),
+                                           max(p[2] for p in whole), max(p[3] for p in whole)))
+            else:
+                boxes.append(self.digit_box(start, stop))
+        return boxes
 
 
 def rows_of(parts: list[Part]) -> list[list[Part]]:
@@ -92,5 +121,6 @@ def find_lines(frame, min_height_fraction: float = 0.03,
             except EmptyImageError:
                 continue
             box = tuple(round(value / found.factor) for value in (left, top, right - left, bottom - top))
-            lines.append(FoundLine(box, prepared, mask, (left, top), found.factor))
+            own = [(p.left - left, p.top - top, p.right - left, p.bottom - top) for p in parts]
+            lines.append(FoundLine(box, prepared, mask, (left, top), found.factor, own))
     return lines

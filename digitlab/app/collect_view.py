@@ -7,6 +7,7 @@ from collections.abc import Callable
 import ipywidgets as widgets
 
 from digitlab.app.collect import CollectionPlan, InvalidSetNameError, check_set_name
+from digitlab.app.messages import article
 from digitlab.app.state import AppState
 
 DEFAULT_SET_NAME = "my-digits"
@@ -31,6 +32,8 @@ class CollectView:
         self.train_button = widgets.Button(description="Train my model", icon="rocket",
                                            button_style="primary", disabled=True)
         self.wanted: int | None = None
+        self.complete = False  # every digit has its share
+        self.name_problem: str | None = None  # why the form's set name cannot be used, if so
         self.box = widgets.VBox([
             widgets.HTML('<div class="dl-section">Train your own model</div>'
                          '<div class="dl-hint">Draw what is asked and press <b>Enter</b>. When '
@@ -47,6 +50,7 @@ class CollectView:
         state.watch(self.show_mode, "mode")
         state.watch(self.show_set_name, "set_name")
         state.observe(self.mode_changed, names="mode")
+        state.observe(lambda _: self.show_train_button(), names="job")
 
     def refresh(self, counts: dict[int, int], last: int | None = None) -> None:
         """Update progress, counts and the next digit to ask for."""
@@ -56,13 +60,23 @@ class CollectView:
         self.progress.value = done
         self.progress_text.value = f'<span class="dl-hint">{done} / {plan.total}</span>'
         self.wanted = plan.next_digit(counts, last)
-        if self.wanted is None:
+        if self.name_problem is not None:
+            self.prompt.value = ('<div class="dl-prompt" data-wanted="">Give the set a valid name '
+                                 "to start.</div>")
+        elif self.wanted is None:
             self.prompt.value = ('<div class="dl-prompt" data-wanted="">All done: press '
                                  "<i>Train my model</i>.</div>")
         else:
-            self.prompt.value = (f'<div class="dl-prompt" data-wanted="{self.wanted}">Draw a'
-                                 f"<b>{self.wanted}</b></div>")
-        self.train_button.disabled = not plan.complete(counts)
+            word, digit = article(self.wanted).split()
+            self.prompt.value = (f'<div class="dl-prompt" data-wanted="{self.wanted}">Draw {word}'
+                                 f"<b>{digit}</b></div>")
+        self.complete = plan.complete(counts)
+        self.show_train_button()
+
+    def show_train_button(self) -> None:
+        """Offer training once the set is complete, and not while a training job runs."""
+        self.train_button.disabled = (not self.complete or self.name_problem is not None
+                                      or self.state.job_running)
 
     def plan_size(self) -> int:
         """How many drawings of each digit the set wants."""
@@ -82,10 +96,13 @@ class CollectView:
     def form_set_name(self) -> str | None:
         """The set name in the form, or None after saying why it cannot name a model."""
         try:
-            return check_set_name(self.set_name.value)
+            set_name = check_set_name(self.set_name.value)
         except InvalidSetNameError as error:
-            self.state.notify("error", str(error))
+            self.name_problem = str(error)
+            self.state.notify("error", self.name_problem)
             return None
+        self.name_problem = None
+        return set_name
 
     def select_set(self) -> None:
         """While collecting, make the set named in the form (or none, if invalid) the state's."""
@@ -97,7 +114,10 @@ class CollectView:
         self.state.set_name = set_name
 
     def train_set(self) -> None:
-        """Train a new model from the set named in the form alone."""
+        """Train a new model from the set named in the form alone (once: a second click while
+        its job runs does nothing)."""
+        if self.state.job_running:
+            return
         set_name = self.form_set_name()
         if set_name is not None:
             self.train(set_name)

@@ -12,16 +12,28 @@ from digitlab.app.styles import STYLESHEET
 
 MODES = [("Recognise a digit", "recognise"), ("Read a number", "read"),
          ("Train your own", "collect")]
-KEYS_HELP = ('<div class="dl-hint dl-keys">Keys on the pad: <kbd>0</kbd>–<kbd>9</kbd> save with '
-             "that label · <kbd>Enter</kbd> the model is right · <kbd>Backspace</kbd> undo the "
-             "last save · <kbd>Esc</kbd> clear · <kbd>Z</kbd> undo stroke</div>")
+KEYS = {  # what the keys on the pad do, per mode
+    "recognise": "<kbd>0</kbd>–<kbd>9</kbd> save with that label · <kbd>Enter</kbd> the model is "
+                 "right · <kbd>Backspace</kbd> undo the last save",
+    "read": "<kbd>P</kbd> read again",
+    "collect": "<kbd>Enter</kbd> save as the digit asked for · <kbd>0</kbd>–<kbd>9</kbd> save "
+               "with that label · <kbd>Backspace</kbd> undo the last save",
+}
+SAVING_HINTS = {"recognise": "Wrong? Save it with the right label (or press the digit key):",
+                "collect": "Save it as the digit asked for, or with the label you drew:"}
+
+
+def keys_help(mode: str) -> str:
+    """The line that lists the keys of a mode."""
+    return (f'<div class="dl-hint dl-keys">Keys on the pad: {KEYS[mode]} · <kbd>Esc</kbd> clear '
+            "· <kbd>Z</kbd> undo stroke</div>")
 
 
 class Controls:
     """Every widget of the main screen except the pad and the side panels."""
 
     def __init__(self, pen_width: int, state: AppState):
-        button = widgets.Button
+        self.state, button = state, widgets.Button
         self.model_picker = widgets.Dropdown(description="Model",
                                              layout=widgets.Layout(width="320px"))
         self.models_refresh = button(icon="refresh", tooltip="Re-read the model registry",
@@ -47,27 +59,53 @@ class Controls:
             self.model_input.image])
         self.label_buttons = [button(description=str(d), tooltip=f"Save as {d} (key {d})")
                               for d in range(10)]
-        self.accept_button = button(description="Right (Enter)", icon="check",
-                                    button_style="success", layout=widgets.Layout(width="150px"))
+        self.accept_button = button(icon="check", button_style="success",
+                                    layout=widgets.Layout(width="auto", min_width="150px"))
         self.undo_save_button = button(description="Undo save (Backspace)", icon="reply",
                                        layout=widgets.Layout(width="200px"))
         labels_row = widgets.HBox(self.label_buttons)
         labels_row.add_class("dl-label-buttons")
-        self.saving = widgets.VBox([
-            widgets.HTML('<div class="dl-hint">Wrong? Save it with the right label '
-                         "(or press the digit key):</div>"),
-            labels_row, widgets.HBox([self.accept_button, self.undo_save_button])])
+        self.saving_hint = widgets.HTML()
+        self.saving = widgets.VBox([self.saving_hint, labels_row,
+                                    widgets.HBox([self.accept_button, self.undo_save_button])])
+        self.line_text = widgets.Text(placeholder="the right number, e.g. 1907",
+                                      layout=widgets.Layout(width="220px"))
+        self.save_line_button = button(description="Save line", icon="save",
+                                       tooltip="Save the number with the text you typed",
+                                       layout=widgets.Layout(width="130px"))
+        self.line_saving = widgets.VBox([
+            widgets.HTML('<div class="dl-hint">Read wrong? Type the right number and save the '
+                         "line: the reader can learn from it.</div>"),
+            widgets.HBox([self.line_text, self.save_line_button])],
+            layout=widgets.Layout(display="none"))
         self.message = widgets.HTML()
         self.message.add_class("dl-message-box")
         self.counts = widgets.HTML()
         self.live = widgets.HTML(layout=widgets.Layout(display="none"))  # marks a live connection
+        self.keys = widgets.HTML()
         state.watch(self.show_mode, "mode")
         state.watch(self.show_message, "message")
 
     def show_mode(self, change) -> None:
-        """Hide the saving row and the model's-eye view while reading numbers."""
+        """While reading numbers, the line-saving row replaces the digit-saving row and model's eye;
+        the saving row and the keys line say what they do in each mode."""
+        mode = change["new"]
+        reading = mode == "read"
         for part in (self.saving, self.model_view):
-            part.layout.display = "none" if change["new"] == "read" else "flex"
+            part.layout.display = "none" if reading else "flex"
+        self.line_saving.layout.display = "flex" if reading else "none"
+        self.keys.value = keys_help(mode)
+        if not reading:
+            self.saving_hint.value = f'<div class="dl-hint">{SAVING_HINTS[mode]}</div>'
+            self.show_wanted(None)
+
+    def show_wanted(self, digit: int | None) -> None:
+        """Name what Enter saves: the model's answer, or the digit a set asks for."""
+        if self.state.mode != "collect":
+            self.accept_button.description = "Right (Enter)"
+        else:
+            self.accept_button.description = ("Save (Enter)" if digit is None
+                                              else f"Save as {digit} (Enter)")
 
     def show_message(self, change) -> None:
         """Show the message line (nothing before the first message)."""
@@ -86,7 +124,8 @@ class Controls:
         card = widgets.HBox([self.result, self.model_view],
                             layout=widgets.Layout(justify_content="space-between"))
         card.add_class("dl-card")
-        right = widgets.VBox([collect, card, self.saving, self.message, widgets.HTML(KEYS_HELP)],
+        right = widgets.VBox([collect, card, self.saving, self.line_saving, self.message,
+                              self.keys],
                              layout=widgets.Layout(flex="1 1 420px", max_width="560px"))
         columns = widgets.HBox([left, right], layout=widgets.Layout(flex_flow="row wrap"))
         samples = widgets.VBox([widgets.HTML('<div class="dl-section">Your saved drawings</div>'),

@@ -23,6 +23,12 @@ def voila_command(notebook: Path, host: str, port: int, open_browser: bool,
         command.append("--no-browser")
     if preheat:
         command += ["--preheat_kernel=True", "--pool_size=1", "--VoilaKernelManager.fill_delay=0"]
+    # A closed or reloaded page asks Voila to shut its kernel down with a beacon that carries the
+    # page's _xsrf cookie, but a page rendered by a preheated kernel never gets that cookie, so
+    # the request was refused (403 "'_xsrf' argument missing", voila-dashboards/voila#1458) and
+    # every reload left a kernel behind. The beacon is the only POST the page sends, and it
+    # names a kernel id that only that page knows.
+    command.append("--Voila.tornado_settings=disable_check_xsrf=True")
     # a tab closed without saying goodbye leaves its kernel behind: cull those after 10 minutes
     command += ["--MappingKernelManager.cull_idle_timeout=600",
                 "--MappingKernelManager.cull_interval=60"]

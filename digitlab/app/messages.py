@@ -7,19 +7,47 @@ import html
 from digitlab.app.session import SaveResult
 
 BLANK = "The canvas is blank: draw a digit first."
-NOTHING_TO_SAVE = "Nothing to save: the canvas is blank. Draw a digit first."
+SPECKS = "That is only a dot or a few specks, not a digit yet: draw the whole digit."
 WAITING = {"recognise": "Draw a digit on the pad", "read": "Write a few digits side by side",
            "collect": "Draw the digit asked for"}
 MODE_HINTS = {
     "recognise": "Draw a digit: the model answers when you lift the pen.",
-    "read": "Write several digits side by side, not touching: the model reads them in order.",
+    "read": "Write a number (digits may touch; several lines are read top to bottom).",
     "collect": "Draw the digit asked for and press Enter; Backspace takes a save back.",
 }
 AFTER_ANSWER = {
     "recognise": "Wrong? Press the right digit key. Right? Press Enter.",
-    "read": "Add more digits, or press Esc to start again.",
+    "read": "Wrong? Type the right number below and save the line. Esc starts again.",
     "collect": "Press Enter to save it as the digit asked for.",
 }
+
+
+def no_digit(blank: bool) -> str:
+    """Why there is no answer: the pad is blank, or holds only a dot or specks."""
+    return BLANK if blank else SPECKS
+
+
+def nothing_to_save(blank: bool) -> str:
+    """Why nothing was saved: the pad is blank, or holds only a dot or specks."""
+    if blank:
+        return "Nothing to save: the canvas is blank. Draw a digit first."
+    return "Nothing to save: a dot or a few specks are not a digit. Draw the whole digit first."
+
+
+def article(digit: int | str) -> str:
+    """A single digit with its indefinite article: "a 7", "an 8"."""
+    return f"{'an' if str(digit) == '8' else 'a'} {digit}"
+
+
+def counted(count: int, noun: str) -> str:
+    """A count with its noun, plural unless the count is one: "1 drawing", "3 drawings"."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def job_text(status: dict) -> str:
+    """A job's state and message, the message left out when it only repeats the state."""
+    state, message = status.get("state", ""), str(status.get("message") or "")
+    return state if message in ("", state) else f"{state}: {message}"
 
 
 def message_html(kind: str, text: str) -> str:
@@ -33,8 +61,16 @@ def saved_text(result: SaveResult, set_name: str | None) -> str:
     if result.duplicate:
         return f"That exact drawing is already saved (#{result.sample_id})."
     if set_name is not None:
-        return f"Saved a {result.label} in set {set_name!r}. Backspace takes it back."
+        return f"Saved {article(result.label)} in set {set_name!r}. Backspace takes it back."
     if result.corrected:
         return (f"Saved as {result.label}, a correction (the model said {result.predicted}). "
                 "Backspace takes it back.")
     return f"Saved as {result.label}. Backspace takes it back."
+
+
+def saved_lines_text(saved) -> str:
+    """Tell the user which lines a line save stored."""
+    texts = ", ".join(sample.text for sample in saved)
+    if all(sample.duplicate for sample in saved):
+        return f"That exact line is already saved ({texts})."
+    return f"Saved {texts} as a line for the reader to learn from."

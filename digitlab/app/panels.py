@@ -8,6 +8,7 @@ from collections.abc import Callable
 import ipywidgets as widgets
 import numpy as np
 
+from digitlab.app.messages import article
 from digitlab.app.strokes import enlarge, to_png
 from digitlab.predict import Prediction, Reading
 
@@ -20,7 +21,7 @@ def prediction_html(prediction: Prediction, model_id: str | None) -> str:
     digit, confidence = prediction.digit, prediction.confidence
     if prediction.uncertain:
         runner_up = prediction.top[1][0]
-        verdict = (f'<div class="dl-unsure">Unsure: a {digit} or a {runner_up}? '
+        verdict = (f'<div class="dl-unsure">Unsure: {article(digit)} or {article(runner_up)}? '
                    "Press the right digit key.</div>")
     else:
         verdict = f'<div class="dl-sure">{confidence:.0%} sure</div>'

@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 import ipywidgets as widgets
 
+from digitlab.app.messages import counted, job_text
 from digitlab.app.state import AppState
 from digitlab.app.training import Outcome, RetrainController
 from digitlab.jobs import JobAlreadyRunningError, JobError
@@ -58,8 +59,10 @@ class RetrainView:
         self.status.add_class("dl-job-status")
         self.result = widgets.HTML()
         self.promote_button = widgets.Button(description="Promote", icon="check",
-                                             button_style="success")
-        self.keep_button = widgets.Button(description="Keep the current model", icon="times")
+                                             button_style="success",
+                                             layout=widgets.Layout(width="auto"))
+        self.keep_button = widgets.Button(description="Keep the current model", icon="times",
+                                          layout=widgets.Layout(width="auto"))
         self.decision = widgets.HBox([self.promote_button, self.keep_button],
                                      layout=widgets.Layout(display="none"))
         self.finetune_button.on_click(lambda _: self.start_finetune())
@@ -76,26 +79,31 @@ class RetrainView:
 
     def refresh(self, saved: int, corrections: int) -> None:
         """Describe what a fine-tune would learn from."""
-        self.summary.value = (f'<div class="dl-hint">{saved} drawings in the default pool, '
-                              f"{corrections} of them corrections. Fine-tuning mixes them with "
-                              "MNIST so the model learns your hand without forgetting.</div>")
+        self.summary.value = (f'<div class="dl-hint">{counted(saved, "drawing")} in the default '
+                              f'pool ({counted(corrections, "correction")}). Fine-tuning mixes '
+                              "them with MNIST so the model learns your hand without forgetting."
+                              "</div>")
 
     def start_finetune(self) -> None:
-        """Start fine-tuning the model in use on the default pool."""
-        self.start(lambda: self.controller.start_finetune(self.base()))
+        """Start fine-tuning the model in use on the default pool (once: a second click while
+        the job runs does nothing)."""
+        if not self.state.job_running:
+            self.start(lambda: self.controller.start_finetune(self.base()))
 
     def start_scratch(self, set_name: str) -> None:
         """Start training a new model from a custom set alone."""
         self.start(lambda: self.controller.start_scratch(set_name))
 
     def resume(self, name: str) -> None:
-        """Show the progress of a job for this model that is already running (a reloaded page)."""
-        try:
-            status = self.controller.jobs.active(name)
-        except (JobError, OSError):
+        """Follow a training job that is already running (started before this page opened),
+        unless this page follows one already."""
+        if self.controller.running:
             return
+        status = self.controller.running_job(name)
         if status is not None:
-            self.start(lambda: self.controller.start(status))
+            self.follow(self.controller.start(status))
+            self.notify("info", "A training job is running: its progress is below, and its "
+                                "result will be shown here when it finishes.")
 
     def start(self, begin: Callable[[], dict]) -> None:
         """Start a job, turning the known failures into messages."""
@@ -107,11 +115,15 @@ class RetrainView:
         except (JobError, ValueError, KeyError, OSError) as error:
             self.notify("error", f"Could not start training: {error}")
             return
+        self.follow(status)
+        self.notify("info", "Training started; keep drawing while it runs.")
+
+    def follow(self, status: dict) -> None:
+        """Show a newly followed job in place of the last one's result."""
         self.outcome = None
         self.result.value = ""
         self.decision.layout.display = "none"
         self.update_job(status)
-        self.notify("info", "Training started; keep drawing while it runs.")
 
     def update_job(self, status: dict) -> None:
         """Make this job's status the state's job (also called from the watcher thread)."""
@@ -127,8 +139,7 @@ class RetrainView:
         if status is None:
             return
         self.progress.value = float(status.get("progress") or 0.0)
-        self.status.value = (f'<span class="dl-hint">{html.escape(status.get("state", ""))}: '
-                             f'{html.escape(str(status.get("message", "")))}</span>')
+        self.status.value = f'<span class="dl-hint">{html.escape(job_text(status))}</span>'
 
     def finished(self, status: dict) -> None:
         """Show the before/after card, or why the job did not finish (from the watcher thread)."""
@@ -143,7 +154,7 @@ class RetrainView:
         if self.outcome is None:
             self.progress.layout.display = "none"
             kind = "warn" if status.get("state") == "cancelled" else "error"
-            self.notify(kind, f"Training {status.get('state')}: {status.get('message')}")
+            self.notify(kind, f"Training {job_text(status)}.")
             return
         self.result.value = comparison_html(self.outcome)
         self.promote_button.description = (f"Promote v{self.outcome.version}" if self.outcome.passed

@@ -9,9 +9,12 @@ import numpy as np
 
 from digitlab.app.strokes import PAPER, StrokeRecorder, to_png
 from digitlab.ink import EmptyImageError
-from digitlab.predict import ModelNotFoundError, Prediction, Predictor, Reading
+from digitlab.line_samples import LineSample, LineSamples
+from digitlab.predict import ModelNotFoundError, Prediction, Predictor
 from digitlab.preprocess import to_mnist
+from digitlab.reading import Reading
 from digitlab.registry import Registry
+from digitlab.samples import StoreError
 from digitlab.store import SampleNotFoundError, SampleStore
 
 DEFAULT_MODEL = "digits"
@@ -143,21 +146,52 @@ class DrawingSession:
         self.cached = (self.recorder.revision, prediction)
         return prediction
 
-    def read(self) -> Reading:
-        """Read every digit on the pad left to right (multi-digit mode)."""
+    def page(self) -> np.ndarray:
+        """The pad as a page to read: a white margin keeps strokes that touch the pad's edge
+        (frame readers drop those)."""
         if self.recorder.is_empty():
             raise EmptyImageError("the canvas is blank")
         if self.predictor is None:
             raise NoModelError(self.model_error or "no model is loaded")
-        # A white margin keeps strokes that touch the pad's edge (frame readers drop those).
         margin = READ_MARGIN
-        page = cv2.copyMakeBorder(self.canvas_image(), margin, margin, margin, margin,
+        return cv2.copyMakeBorder(self.canvas_image(), margin, margin, margin, margin,
                                   cv2.BORDER_CONSTANT, value=PAPER)
-        reading = self.predictor.read(page)
-        for digit in reading.digits:
-            x, y, width, height = digit.box
-            digit.box = (x - margin, y - margin, width, height)
+
+    def read(self) -> Reading:
+        """Read every number on the pad, line by line (the "Read a number" mode)."""
+        reading = self.predictor.read(self.page())
+        for box_owner in [*reading.digits, *reading.lines]:
+            x, y, width, height = box_owner.box
+            box_owner.box = (x - READ_MARGIN, y - READ_MARGIN, width, height)
         return reading
+
+    def save_line(self, typed: str) -> list[LineSample]:
+        """Store each line on the pad with the number typed for it, for fine-tuning the reader.
+
+        Several lines take several numbers, separated by spaces, top line first.
+        """
+        page = self.page()
+        reader = self.predictor.reader
+        if reader is None:
+            raise NoModelError("no line reader is loaded, so there is nothing to save lines for")
+        lines = self.predictor.find(page).lines
+        if not lines:
+            raise EmptyImageError("no line of digits was found on the pad")
+        texts = typed.split()
+        if len(texts) != len(lines):
+            raise StoreError(f"the pad holds {len(lines)} line{'s' * (len(lines) > 1)} of digits: "
+                             f"type {len(lines)} number{'s' * (len(lines) > 1)}, separated by spaces")
+        store, original = LineSamples(self.store), to_png(self.canvas_image())
+        saved = []
+        for line, text, digits in zip(lines, texts, reader.read([line.input for line in lines])):
+            predicted = "".join(str(digit.digit) for digit in digits)
+            saved.append(store.add(
+                line.input.image[:, :line.input.ink_width], text,
+                source="correction" if predicted != text else "canvas", original_png=original,
+                predicted=predicted or None,
+                confidence=min((digit.confidence for digit in digits), default=None),
+                model_version=reader.model_id, set_name=self.set_name))
+        return saved
 
     # -- saving -----------------------------------------------------------------------------
 

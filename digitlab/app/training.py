@@ -11,6 +11,7 @@ from digitlab.registry import Registry
 from digitlab.retrain_job import RetrainJobs
 
 POLL_SECONDS = 0.5
+RECENT_JOBS = 20  # how far back a page looks for a running job of another model
 
 
 @dataclass
@@ -58,8 +59,19 @@ class RetrainController:
         return self.start(self.jobs.start_retrain(base="digits", mode="scratch", set_name=set_name,
                                                   auto_promote=False, **options))
 
+    def running_job(self, name: str) -> dict | None:
+        """The status of a running job: the one for this model, else the newest of any model."""
+        try:
+            status = self.jobs.active(name)
+            if status is None:
+                status = next((recent for recent in self.jobs.list(limit=RECENT_JOBS)
+                               if recent["state"] not in FINISHED_STATES), None)
+        except (OSError, KeyError, ValueError):  # JobError is a ValueError
+            return None  # a job folder half written or removed: nothing to follow
+        return status
+
     def start(self, status: dict) -> dict:
-        """Begin watching a freshly started job."""
+        """Begin watching a job (freshly started, or found running)."""
         self.job_id = status["id"]
         self.stop.clear()
         self.watcher = threading.Thread(target=self.watch, args=(status["id"],), daemon=True,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from digitlab.app import messages, panels
+from digitlab.app import messages, page_loads, panels
 from digitlab.app.collect_view import CollectView
 from digitlab.app.controls import Controls
 from digitlab.app.keys import key_action
@@ -10,12 +10,12 @@ from digitlab.app.model_picker import ModelPicker
 from digitlab.app.pad import DrawingPad
 from digitlab.app.panels import HistoryStrip, counts_html, prediction_html, reading_html
 from digitlab.app.retrain_view import RetrainView
-from digitlab.app.session import DEFAULT_MODEL, DrawingSession, NoModelError, NothingToUndoError
+from digitlab.app.saving import SampleActions
+from digitlab.app.session import DEFAULT_MODEL, DrawingSession, NoModelError
 from digitlab.app.state import AppState
 from digitlab.ink import EmptyImageError
 from digitlab.registry import ModelRef
 from digitlab.retrain_job import RetrainJobs
-from digitlab.store import StoreError
 
 PAD_SIZES = {"recognise": (336, 336), "read": (560, 240), "collect": (336, 336)}
 
@@ -35,24 +35,26 @@ class DrawingApp:
         self.state = AppState(model=None if predictor is None else str(predictor.spec),
                               set_name=self.session.set_name)
         self.notify = self.state.notify
-        self.last_label, self.connections = None, 0
-        self.key_actions = {"save": self.save, "accept": self.accept, "undo_save": self.undo_save,
-                            "clear": self.clear, "undo_stroke": self.undo_stroke,
-                            "answer": self.answer}  # the actions keys.key_action names
+        self.connections = 0
         self.pad = DrawingPad(self.session.recorder)
         self.pad.on_stroke_end(self.stroke_finished)
         self.pad.on_key(self.key_pressed)
         self.pad.on_ready(self.client_ready)
         self.build(history_length)
+        saving = self.saving
+        self.key_actions = {"save": saving.save, "accept": saving.accept,
+                            "undo_save": saving.undo_save, "clear": self.clear,
+                            "undo_stroke": self.undo_stroke,
+                            "answer": self.answer}  # the actions keys.key_action names
         self.observe_state()
-        self.models.refresh()
-        self.show_samples()
         self.show_waiting()
         if self.session.model_error:
             self.notify("error", f"{self.session.model_error} You can still draw and collect "
                                  "samples; train a model with `digitlab train`.")
         else:
             self.notify("info", messages.MODE_HINTS["recognise"])
+        self.refresh()
+        page_loads.on_page_load(self.refresh)  # a page opened later gets the state as it is then
 
     # -- layout -----------------------------------------------------------------------------
 
@@ -68,17 +70,22 @@ class DrawingApp:
         controls.undo_stroke_button.on_click(lambda _: self.pressed(self.undo_stroke))
         controls.clear_button.on_click(lambda _: self.pressed(self.clear))
         controls.predict_button.on_click(lambda _: self.pressed(self.answer))
-        for digit, label_button in enumerate(controls.label_buttons):
-            label_button.on_click(lambda _, digit=digit: self.pressed(self.save, digit))
-        controls.accept_button.on_click(lambda _: self.pressed(self.accept))
-        controls.undo_save_button.on_click(lambda _: self.pressed(self.undo_save))
         self.retrain = RetrainView(self.jobs, self.session.registry, state, self.base_model_name,
                                    self.models.follow)
         self.collect = CollectView(state, self.retrain.start_scratch, self.show_samples)
-        self.history = HistoryStrip(history_length, self.relabel, self.delete)
+        self.saving = saving = SampleActions(self.session, state, self.pad, self.collect,
+                                             controls.line_text, self.show_waiting,
+                                             self.show_samples)
+        for digit, label_button in enumerate(controls.label_buttons):
+            label_button.on_click(lambda _, digit=digit: self.pressed(saving.save, digit))
+        controls.accept_button.on_click(lambda _: self.pressed(saving.accept))
+        controls.undo_save_button.on_click(lambda _: self.pressed(saving.undo_save))
+        controls.save_line_button.on_click(lambda _: self.pressed(saving.save_line))
+        controls.line_text.on_submit(lambda _: self.pressed(saving.save_line))
+        self.history = HistoryStrip(history_length, saving.relabel,
+                                    lambda sample_id: self.pressed(saving.delete, sample_id))
         self.widget = controls.layout(self.pad.canvas, self.collect.box, self.history.box,
                                       self.retrain.box)
-        self.retrain.resume(self.base_model_name())
 
     def observe_state(self) -> None:
         """Follow the state: the session saves to the selected set, a new mode resets the pad."""
@@ -104,15 +111,24 @@ class DrawingApp:
         self.result.value = panels.waiting_html(text or messages.WAITING[self.state.mode])
         self.model_input.show(None)
 
+    def refresh(self) -> None:
+        """Show the store, the registry and a running job as they are now (not as they were
+        when a preheated kernel built the app, before anyone opened the page)."""
+        self.models.refresh()
+        self.show_samples()
+        self.retrain.resume(self.base_model_name())
+
     def show_samples(self, change=None) -> None:
         """Show the selected set's samples: history strip, counts and the panels fed by them."""
         store = self.session.store
-        self.history.show(self.session.history())
-        counts = self.session.counts()
         collecting = self.state.mode == "collect"
+        unnamed = collecting and self.state.set_name is None  # the form's name is invalid
+        self.history.show([] if unnamed else self.session.history())
+        counts = {} if unnamed else self.session.counts()
         self.counts.value = counts_html(counts, self.collect.plan_size() if collecting else None)
         if collecting:
-            self.collect.refresh(counts, self.last_label)
+            self.collect.refresh(counts, self.saving.last_label)
+            self.controls.show_wanted(self.collect.wanted)
         pool = store.counts(set_name=None)
         corrections = store.counts(set_name=None, sources=["correction"])
         self.retrain.refresh(sum(pool.values()), sum(corrections.values()))
@@ -125,7 +141,8 @@ class DrawingApp:
         self.pad.focus()
 
     def client_ready(self) -> None:
-        """A browser connected: mark the page live (tests and the bench wait for this)."""
+        """A browser's pad is ready (its page was brought up to date as it began loading, see
+        page_loads): mark the page live."""
         self.connections += 1
         self.controls.live.value = f'<span class="dl-live" data-views="{self.connections}"></span>'
 
@@ -159,62 +176,13 @@ class DrawingApp:
                 self.model_input.show(prediction.image28)
         except EmptyImageError:
             self.show_waiting()
-            self.notify("warn", messages.BLANK)
+            self.notify("warn", messages.no_digit(self.session.recorder.is_empty()))
             return
         except NoModelError as error:
             self.notify("error", f"No model to ask: {error}")
             return
         if not quiet or self.state.message[0] == "warn":  # quiet keeps other news
             self.notify("info", messages.AFTER_ANSWER[self.state.mode])
-
-    def save(self, label: int) -> None:
-        """Store the drawing with this label, then clear the pad for the next one."""
-        if self.state.mode == "read":
-            self.notify("info", "Saving works on single digits: switch to 'Recognise a digit'.")
-            return
-        source = "canvas" if self.state.mode == "collect" else None  # None: the session decides
-        try:
-            result = self.session.save(label, source=source)
-        except EmptyImageError:
-            self.notify("warn", messages.NOTHING_TO_SAVE)
-            return
-        except (StoreError, ValueError) as error:
-            self.notify("error", f"Could not save: {error}")
-            return
-        self.last_label = label
-        self.session.clear()
-        self.pad.redraw_ink()
-        self.show_waiting("Saved. Draw the next one")
-        self.show_samples()
-        self.notify("ok", messages.saved_text(result, self.state.set_name))
-
-    def accept(self) -> None:
-        """Enter: save with the model's answer (or, when collecting, with the digit asked for)."""
-        if self.state.mode == "collect":
-            if self.collect.wanted is None:
-                self.notify("info", "The set is complete: press 'Train my model'.")
-            else:
-                self.save(self.collect.wanted)
-            return
-        try:
-            digit = self.session.predict().digit
-        except EmptyImageError:
-            self.notify("warn", messages.BLANK)
-            return
-        except NoModelError as error:
-            self.notify("error", f"No model to ask: {error}")
-            return
-        self.save(digit)
-
-    def undo_save(self) -> None:
-        """Backspace: delete the last sample saved in this session."""
-        try:
-            sample_id = self.session.undo_save()
-        except NothingToUndoError as error:
-            self.notify("info", f"Nothing to undo: {error}.")
-            return
-        self.show_samples()
-        self.notify("ok", f"Took back the last save (sample #{sample_id} deleted).")
 
     def clear(self) -> None:
         """Wipe the pad."""
@@ -230,22 +198,6 @@ class DrawingApp:
             self.show_waiting()
         else:
             self.answer(quiet=True)
-
-    def relabel(self, sample_id: int, label: int) -> None:
-        """A history slot's label was changed."""
-        try:
-            self.session.relabel(sample_id, label)
-        except StoreError as error:
-            self.notify("error", f"Could not relabel: {error}")
-        else:
-            self.notify("ok", f"Sample #{sample_id} is now labelled {label}.")
-        self.show_samples()
-
-    def delete(self, sample_id: int) -> None:
-        """A history slot's delete button was pressed."""
-        self.session.delete(sample_id)
-        self.show_samples()
-        self.notify("ok", f"Deleted sample #{sample_id}.")
 
     # -- modes, models and training ---------------------------------------------------------
 

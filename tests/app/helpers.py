@@ -14,6 +14,7 @@ from digitlab.preprocess import to_mnist
 
 ROOT = Path(__file__).resolve().parents[2]  # the repository (this file is tests/app/helpers.py)
 COMMITTED_MODEL = ROOT / "models" / "digits" / "1"
+COMMITTED_READER = ROOT / "models" / "reader" / "1"
 
 # Pen paths in a 336x336 pad, drawn the way a person would (used by unit and browser tests).
 SHAPES = {
@@ -75,3 +76,8 @@ def registry_with_model(models_root: Path, trained=None) -> str:
 
     Registry(models_root).save(trained.model, "digits", trained.card())
     return "trained"
+
+
+def registry_with_reader(models_root: Path) -> None:
+    """Put the committed line reader at models_root/reader/1."""
+    shutil.copytree(COMMITTED_READER, models_root / "reader" / "1")

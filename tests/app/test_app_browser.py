@@ -2,66 +2,32 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
-from pathlib import Path
-
 import pytest
 
-from digitlab.processes import free_port, port_listening, stop_process, wait_until
+from digitlab.processes import wait_until
 from digitlab.store import SampleStore
-from tests.app.helpers import ROOT, SHAPES, registry_with_model
+from tests.app.browser import (
+    BROWSER_MARKS,
+    CUT_OFF_LABELS,
+    clear,
+    draw,
+    keep_screenshot,
+    launch,
+    served_app,
+    shown_digit,
+    trained_model_unless_committed,
+    wait_live,
+)
+from tests.app.helpers import SHAPES
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run"]
-ARTIFACTS = ROOT / "test-artifacts"
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(),
-                       reason="Debian chromium is not installed at /usr/bin/chromium "
-                              "(make browser installs it)"),
-]
-
-
-def wait_for_server(port: int, process: subprocess.Popen, timeout: float = 90.0) -> None:
-    """Wait until the server listens (a GET of the page would use up the preheated kernel)."""
-    def listening_or_exited():
-        if process.poll() is not None:
-            raise RuntimeError(f"voila exited with {process.returncode}")
-        return port_listening(port)
-
-    wait_until(listening_or_exited, timeout, f"voila to listen on port {port}", interval=0.3)
+pytestmark = BROWSER_MARKS
 
 
 @pytest.fixture(scope="module")
 def voila_app(tmp_path_factory, request):
     """One Voila server (preheated kernel) on a temp registry with a real model and a temp store."""
-    root = tmp_path_factory.mktemp("app")
-    models, data, runs = root / "models", root / "data", root / "runs"
-    for folder in (models, data, runs):
-        folder.mkdir()
-    if not (ROOT / "models" / "digits" / "1" / "model.tflite").exists():
-        registry_with_model(models, request.getfixturevalue("small_trained_model"))
-    else:
-        registry_with_model(models)
-    port = free_port()
-    environment = {**os.environ, "DIGITLAB_MODELS_DIR": str(models), "DIGITLAB_DATA_DIR": str(data),
-                   "DIGITLAB_RUNS_DIR": str(runs)}
-    log = open(root / "voila.log", "w")
-    process = subprocess.Popen([sys.executable, "-m", "digitlab", "app", "--port", str(port),
-                                "--no-browser"], env=environment, stdout=log,
-                               stderr=subprocess.STDOUT, cwd=ROOT, start_new_session=True)
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        wait_for_server(port, process)
-        yield {"url": url, "store": data / "samples.sqlite", "log": root / "voila.log"}
-    finally:
-        stop_process(process)
-        log.close()
+    with served_app(tmp_path_factory.mktemp("app"), trained_model_unless_committed(request)) as app:
+        yield app
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +36,7 @@ def page(voila_app):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        browser = launch(playwright)
         page = browser.new_page(viewport={"width": 1200, "height": 1100})
         page.goto(voila_app["url"])
         wait_live(page)
@@ -84,45 +50,7 @@ def screenshot_on_failure(request, page):
     failed_before = request.session.testsfailed
     yield
     if request.session.testsfailed > failed_before:
-        ARTIFACTS.mkdir(exist_ok=True)
-        page.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
-
-
-def wait_live(page, timeout: float = 90.0) -> None:
-    """Wait until the kernel answers: Predict on the blank pad must bring the blank warning."""
-    page.wait_for_selector("canvas.dl-pad", timeout=timeout * 1000)
-    deadline = time.monotonic() + timeout
-    while True:  # a click sent before the kernel connection is up may be lost: click again
-        page.get_by_role("button", name="Predict").click()
-        try:
-            page.wait_for_selector('.dl-message[data-kind="warn"]', timeout=2_000)
-            return
-        except Exception:
-            if time.monotonic() > deadline:
-                raise
-
-
-def clear(page) -> None:
-    """Click Clear and wait for the empty result card."""
-    page.get_by_role("button", name="Clear").click()
-    page.wait_for_selector('.dl-result[data-state="waiting"]')
-
-
-def draw(page, shape) -> None:
-    """Draw a shape's strokes on the pad with the mouse."""
-    box = page.locator("canvas.dl-pad").bounding_box()
-    for stroke in shape:
-        page.mouse.move(box["x"] + stroke[0][0], box["y"] + stroke[0][1])
-        page.mouse.down()
-        for x, y in stroke[1:]:
-            page.mouse.move(box["x"] + x, box["y"] + y, steps=3)
-        page.mouse.up()
-
-
-def shown_digit(page) -> str:
-    """Wait for an answer and return the digit the page shows."""
-    result = page.wait_for_selector('.dl-result:not([data-state="waiting"])', timeout=15_000)
-    return result.get_attribute("data-digit")
+        keep_screenshot(page, request.node.name)
 
 
 @pytest.mark.parametrize("digit", [1, 7, 0])
@@ -212,10 +140,41 @@ def test_each_stroke_updates_the_answer(page):
 def test_the_mode_buttons_switch_the_pad(page):
     page.get_by_role("button", name="Read a number").click()
     page.wait_for_function("document.querySelector('canvas.dl-pad').width === 560")
-    page.wait_for_selector('.dl-message:has-text("side by side")')
+    page.wait_for_selector('.dl-message:has-text("digits may touch")')
     assert page.locator(".dl-label-buttons").is_hidden()
+    assert page.get_by_role("button", name="Save line").is_visible()
     page.get_by_role("button", name="Recognise a digit").click()
     page.wait_for_function("document.querySelector('canvas.dl-pad').width === 336")
     clear(page)
     draw(page, SHAPES[1])
     assert shown_digit(page) == "1" and page.locator(".dl-label-buttons").is_visible()
+    assert page.get_by_role("button", name="Save line").is_hidden()
+
+
+def test_deleting_from_the_history_hands_the_keyboard_back_to_the_pad(page, voila_app):
+    store = SampleStore(voila_app["store"])
+    before = store.total()
+    clear(page)
+    draw(page, SHAPES[1])
+    shown_digit(page)
+    page.keyboard.press("4")
+    wait_until(lambda: store.total() == before + 1)
+    page.locator(".dl-slot").first.get_by_role("button", name="delete").click()
+    wait_until(lambda: store.total() == before)
+    page.wait_for_function("document.activeElement.classList.contains('dl-pad')")
+
+
+def test_labels_fit_their_buttons_and_the_words_fit_the_page(page):
+    assert ":8866" not in page.inner_text("body")  # the test server listens on another port
+    page.get_by_role("button", name="Train your own").click()
+    page.wait_for_selector(".dl-prompt")
+    assert page.get_by_role("button", name="Right (Enter)").count() == 0
+    assert page.get_by_role("button", name="Save as").is_visible()
+    assert page.evaluate(CUT_OFF_LABELS) == []
+    page.get_by_role("button", name="Read a number").click()
+    page.wait_for_function("document.querySelector('canvas.dl-pad').width === 560")
+    assert page.evaluate(CUT_OFF_LABELS) == []
+    page.get_by_role("button", name="Recognise a digit").click()
+    page.wait_for_function("document.querySelector('canvas.dl-pad').width === 336")
+    assert page.get_by_role("button", name="Right (Enter)").is_visible()
+    assert page.evaluate(CUT_OFF_LABELS) == []

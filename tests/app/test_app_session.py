@@ -12,7 +12,14 @@ from digitlab.app.strokes import Stroke, StrokeRecorder, rasterise
 from digitlab.ink import EmptyImageError
 from digitlab.registry import Registry
 from digitlab.store import SampleStore
-from tests.app.helpers import COMMITTED_MODEL, SHAPES, FakePredictor, draw, registry_with_model
+from tests.app.helpers import (
+    COMMITTED_MODEL,
+    SHAPES,
+    FakePredictor,
+    draw,
+    registry_with_model,
+    registry_with_reader,
+)
 
 
 @pytest.fixture
@@ -176,3 +183,34 @@ def test_a_real_model_reads_a_number(real_model):
     assert reading.text == "107"
     assert [box[0] for box in (d.box for d in reading.digits)] == sorted(
         d.box[0] for d in reading.digits)
+
+
+def write_number(session, digits, lefts, scale=0.6):
+    """Draw digits from SHAPES at these x offsets on a wide pad."""
+    for digit, left in zip(digits, lefts):
+        draw(session.recorder, [[(left + scale * x, 10 + scale * y) for x, y in stroke]
+                                for stroke in SHAPES[digit]])
+
+
+@pytest.mark.slow
+def test_a_typed_number_saves_the_line_for_the_reader(real_model, isolated_dirs):
+    from digitlab.line_samples import LineSamples
+    from digitlab.samples import StoreError
+
+    registry_with_reader(isolated_dirs / "models")
+    store = SampleStore()
+    session = DrawingSession(store, Registry(), width=560, height=240)
+    assert session.predictor.reader is not None
+    with pytest.raises(EmptyImageError):
+        session.save_line("17")
+    write_number(session, (1, 7), (20, 120))
+    assert session.read().lines[0].text == session.read().text
+    with pytest.raises(StoreError, match="1 line of digits: type 1 number"):
+        session.save_line("17 4")
+    with pytest.raises(StoreError, match="digits"):
+        session.save_line("1x")
+    (saved,) = session.save_line("17")
+    assert saved.text == "17" and not saved.duplicate
+    images, texts = LineSamples(store).lines(saved.split)
+    assert texts == ["17"] and images[0].shape[0] == 32
+    assert session.save_line("17")[0].duplicate  # the same drawing is stored once

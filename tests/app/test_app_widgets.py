@@ -7,79 +7,14 @@ import subprocess
 import sys
 import time
 
-import pytest
-
 from digitlab.app.keys import SHORTCUTS, key_action
 from digitlab.app.launch import main, voila_command
 from digitlab.app.session import DrawingSession
 from digitlab.app.widgets import DrawingApp
-from digitlab.jobs import JobAlreadyRunningError
 from digitlab.registry import Registry
 from digitlab.store import SampleStore
+from tests.app.fakes import FakeJobs, pen
 from tests.app.helpers import SHAPES, FakePredictor
-
-
-class FakeJobs:
-    """A JobManager stand-in: one job that runs for two polls, then succeeds."""
-
-    def __init__(self, busy: bool = False):
-        self.busy, self.polls, self.started = busy, 0, []
-
-    def start_retrain(self, base="digits", **options):
-        if self.busy:
-            raise JobAlreadyRunningError("a retraining job for 'digits' is already running")
-        self.started.append((base, options))
-        return {"id": "job-1", "state": "starting", "progress": 0.0, "message": "starting"}
-
-    def status(self, job_id):
-        self.polls += 1
-        if self.polls < 3:
-            return {"id": job_id, "state": "running", "progress": 0.3 * self.polls,
-                    "message": "epoch"}
-        before = {"base_validation": 0.98, "holdout": 0.5, "samples": 0.6}
-        after = {"base_validation": 0.979, "holdout": 0.75, "samples": 0.95}
-        return {"id": job_id, "state": "succeeded", "progress": 1.0, "message": "done",
-                "result": {"name": "digits", "version": 2, "before": before, "after": after,
-                           "reason": "passed"}}
-
-    def cancel(self, job_id):
-        return self.status(job_id)
-
-    def active(self, name="digits"):
-        return None
-
-
-class FakeRegistry(Registry):
-    """A registry whose version 2 card passed the gate; promotions are recorded."""
-
-    def __init__(self, root):
-        super().__init__(root)
-        self.promoted = []
-
-    def card(self, name, version=None):
-        return {"retrain": {"gate": {"passed": True, "reason": "passed: MNIST validation 98.0% -> 97.9%"}}}
-
-    def promote(self, name, version):
-        self.promoted.append((name, version))
-
-
-@pytest.fixture
-def app(tmp_path):
-    """A DrawingApp on a temp store whose predictor always answers 7."""
-    fake = FakePredictor(digit=7)
-    registry = FakeRegistry(tmp_path / "models")
-    session = DrawingSession(SampleStore(tmp_path / "samples.sqlite"), registry,
-                             load_predictor=lambda spec: fake)
-    return DrawingApp(session=session, jobs=FakeJobs())
-
-
-def pen(app, shape):
-    """Send the pointer events of a shape to the pad."""
-    for stroke in shape:
-        app.pad.pen_down(*stroke[0])
-        for point in stroke[1:]:
-            app.pad.pen_move(*point)
-        app.pad.pen_up(*stroke[-1])
 
 
 def test_stroke_end_shows_the_prediction(app):

@@ -1,0 +1,126 @@
+"""Saving from the pad: a digit with its label, a number with its text, undo, relabel, delete."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import ipywidgets as widgets
+
+from digitlab.app import messages
+from digitlab.app.collect_view import CollectView
+from digitlab.app.pad import DrawingPad
+from digitlab.app.session import DrawingSession, NoModelError, NothingToUndoError
+from digitlab.app.state import AppState
+from digitlab.ink import EmptyImageError
+from digitlab.store import StoreError
+
+
+class SampleActions:
+    """Store what is on the pad, take saves back and edit stored samples, saying what it did."""
+
+    def __init__(self, session: DrawingSession, state: AppState, pad: DrawingPad,
+                 collect: CollectView, line_text: widgets.Text,
+                 show_waiting: Callable[[str], None], show_samples: Callable[[], None]):
+        self.session, self.state, self.pad, self.collect = session, state, pad, collect
+        self.line_text, self.show_waiting, self.show_samples = line_text, show_waiting, show_samples
+        self.notify = state.notify
+        self.last_label: int | None = None
+        self.saved_revision: int | None = None  # the pad's revision right after the last save
+
+    def saved_already(self) -> bool:
+        """True when nothing was drawn since the last save (a double click, a key pressed twice)."""
+        return self.session.recorder.revision == self.saved_revision
+
+    def cleared_after_save(self, waiting: str) -> None:
+        """Wipe the pad after a save, remembering that this blank pad is a saved drawing."""
+        self.session.clear()
+        self.saved_revision = self.session.recorder.revision
+        self.pad.redraw_ink()
+        self.show_waiting(waiting)
+
+    def save(self, label: int) -> None:
+        """Store the drawing with this label, then clear the pad for the next one."""
+        if self.state.mode == "read":
+            self.notify("info", "Saving works on single digits: switch to 'Recognise a digit'.")
+            return
+        if self.state.mode == "collect" and self.state.set_name is None:
+            self.notify("error", f"Not saved: {self.collect.name_problem or 'name the set first'}")
+            return
+        if self.saved_already():
+            return  # the repeat of a save: the message about the first one stays
+        source = "canvas" if self.state.mode == "collect" else None  # None: the session decides
+        try:
+            result = self.session.save(label, source=source)
+        except EmptyImageError:
+            self.notify("warn", messages.nothing_to_save(self.session.recorder.is_empty()))
+            return
+        except (StoreError, ValueError) as error:
+            self.notify("error", f"Could not save: {error}")
+            return
+        self.last_label = label
+        self.cleared_after_save("Saved. Draw the next one")
+        self.show_samples()
+        self.notify("ok", messages.saved_text(result, self.state.set_name))
+
+    def save_line(self) -> None:
+        """Store the number on the pad with the text typed for it (read mode), then clear the pad."""
+        if self.saved_already():
+            return
+        typed = self.line_text.value.strip()
+        try:
+            saved = self.session.save_line(typed)
+        except EmptyImageError as error:
+            self.notify("warn", f"Nothing to save: {error}.")
+            return
+        except (StoreError, NoModelError, ValueError) as error:
+            self.notify("error", f"Could not save the line: {error}")
+            return
+        self.line_text.value = ""
+        self.cleared_after_save("Saved. Write the next number")
+        self.notify("ok", messages.saved_lines_text(saved))
+
+    def accept(self) -> None:
+        """Enter: save with the model's answer (or, when collecting, with the digit asked for)."""
+        if self.saved_already():
+            return
+        if self.state.mode == "collect":
+            if self.collect.wanted is None:
+                self.notify("info", "The set is complete: press 'Train my model'.")
+            else:
+                self.save(self.collect.wanted)
+            return
+        try:
+            digit = self.session.predict().digit
+        except EmptyImageError:
+            self.notify("warn", messages.nothing_to_save(self.session.recorder.is_empty()))
+            return
+        except NoModelError as error:
+            self.notify("error", f"No model to ask: {error}")
+            return
+        self.save(digit)
+
+    def undo_save(self) -> None:
+        """Backspace: delete the last sample saved in this session."""
+        try:
+            sample_id = self.session.undo_save()
+        except NothingToUndoError as error:
+            self.notify("info", f"Nothing to undo: {error}.")
+            return
+        self.show_samples()
+        self.notify("ok", f"Took back the last save (sample #{sample_id} deleted).")
+
+    def relabel(self, sample_id: int, label: int) -> None:
+        """A history slot's label was changed."""
+        try:
+            self.session.relabel(sample_id, label)
+        except StoreError as error:
+            self.notify("error", f"Could not relabel: {error}")
+        else:
+            self.notify("ok", f"Sample #{sample_id} is now labelled {label}.")
+        self.show_samples()
+
+    def delete(self, sample_id: int) -> None:
+        """A history slot's delete button was pressed."""
+        self.session.delete(sample_id)
+        self.show_samples()
+        self.notify("ok", f"Deleted sample #{sample_id}.")

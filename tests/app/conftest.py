@@ -1,0 +1,21 @@
+"""The app fixture of the widget tests: a DrawingApp on temp folders and stand-ins."""
+
+from __future__ import annotations
+
+import pytest
+
+from digitlab.app.session import DrawingSession
+from digitlab.app.widgets import DrawingApp
+from digitlab.store import SampleStore
+from tests.app.fakes import FakeJobs, FakeRegistry
+from tests.app.helpers import FakePredictor
+
+
+@pytest.fixture
+def app(tmp_path):
+    """A DrawingApp on a temp store whose predictor always answers 7."""
+    fake = FakePredictor(digit=7)
+    registry = FakeRegistry(tmp_path / "models")
+    session = DrawingSession(SampleStore(tmp_path / "samples.sqlite"), registry,
+                             load_predictor=lambda spec: fake)
+    return DrawingApp(session=session, jobs=FakeJobs())

@@ -1,0 +1,89 @@
+"""Pages in a real browser over their life: a new page or tab shows the state as it is when it
+opens (not as the preheated kernel saw it) and follows a running job; left pages free kernels."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from digitlab.jobs import JobManager
+from digitlab.processes import wait_until
+from digitlab.store import SampleStore
+from tests.app.browser import (
+    BROWSER_MARKS,
+    CUT_OFF_LABELS,
+    kernels,
+    launch,
+    leave,
+    open_page,
+    served_app,
+    trained_model_unless_committed,
+    wait_for_pooled_app,
+    wait_live,
+)
+
+pytestmark = BROWSER_MARKS
+SLOW_JOB = "tests.app.slow_job:run"
+
+
+@pytest.fixture(scope="module")
+def voila_app(tmp_path_factory, request):
+    """One Voila server (preheated kernel) on a temp registry with a real model and a temp store."""
+    with served_app(tmp_path_factory.mktemp("pages"), trained_model_unless_committed(request)) as app:
+        yield app
+
+
+@pytest.fixture(scope="module")
+def browser(voila_app):
+    """Headless chromium, for as many tabs as a test opens."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = launch(playwright)
+        yield browser
+        browser.close()
+
+
+def test_a_new_page_shows_the_store_and_the_running_job_as_they_are_now(voila_app, browser,
+                                                                        tmp_path):
+    first = open_page(browser, voila_app["url"])
+    wait_for_pooled_app(voila_app)  # the next page's app is built: what follows is news to it
+    store = SampleStore(voila_app["store"])
+    newest = [store.add(np.random.default_rng(seed).integers(0, 255, (28, 28), dtype=np.uint8),
+                        5, "canvas") for seed in range(3)][-1]
+    jobs, go = JobManager(voila_app["runs"] / "jobs"), tmp_path / "go"
+    job = jobs.start(SLOW_JOB, {"go": str(go)}, lock_name="digits")
+    try:
+        second = open_page(browser, voila_app["url"])
+        second.wait_for_selector(f'.dl-source:has-text("#{newest.id}")', timeout=5_000)
+        assert "3 drawings in the default pool" in second.inner_text(".dl-app")
+        second.wait_for_selector('.dl-job-status:has-text("epoch 1 of 4")', timeout=10_000)
+        first.reload()  # an open page reloaded mid-job follows the job too
+        wait_live(first)
+        first.wait_for_selector('.dl-job-status:has-text("epoch 1 of 4")', timeout=10_000)
+        go.touch()
+        for page in (first, second):  # the job finishes: both pages show its result card
+            page.wait_for_selector(".dl-outcome", timeout=20_000)
+            assert page.get_by_role("button", name="Keep the current model").is_visible()
+            assert page.evaluate(CUT_OFF_LABELS) == []
+    finally:
+        go.touch()
+        jobs.wait(job["id"], timeout=30)
+    for page in (first, second):
+        leave(page)
+
+
+def test_reloaded_and_left_pages_free_their_kernels(voila_app, browser):
+    def settled_on(count):
+        return lambda: len(kernels(voila_app["pid"])) == count
+
+    wait_until(settled_on(1), 60, "only the preheated kernel")
+    first = open_page(browser, voila_app["url"])
+    for _ in range(3):
+        first.reload()
+        wait_live(first)
+    second = open_page(browser, voila_app["url"])
+    wait_until(settled_on(3), 60, "a kernel per open page and one preheated")
+    for page in (second, first):
+        leave(page)
+    wait_until(settled_on(1), 60, "the left pages' kernels to stop, the preheated one to stay")
