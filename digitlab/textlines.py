@@ -15,7 +15,7 @@ import numpy as np
 
 from digitlab.frames import Part, frame_parts
 from digitlab.ink import EmptyImageError, member_mask
-from digitlab.lineimage import LineInput, line_input, to_crop_x
+from digitlab.lineimage import INK_HEIGHT, LineInput, line_input, to_crop_x
 
 LINE_GAP = 1.5  # a gap this many digit heights wide starts a new line (two numbers in a row)
 ROW_OVERLAP = 0.5  # a part joins a row when half its height (or the row's) overlaps it
@@ -31,6 +31,15 @@ class FoundLine:
     origin: tuple[int, int]  # the working-size box's corner
     factor: float  # working size / frame size
     parts: list[tuple[int, int, int, int]] = field(default_factory=list)  # (left, top, right, bottom)
+    unrotate: np.ndarray | None = None  # 2x3: the straightened crop's pixels -> the mask's
+
+    def crop_x(self, column: float) -> float:
+        """A reader-input column's x in the mask's pixels (through the straightening, if any)."""
+        x = to_crop_x(self.input, column)
+        if self.unrotate is None:
+            return x
+        y = self.input.top + (INK_HEIGHT / 2) / self.input.scale  # along the line's middle
+        return float(self.unrotate[0, 0] * x + self.unrotate[0, 1] * y + self.unrotate[0, 2])
 
     def to_frame(self, left: int, top: int, right: int, bottom: int) -> tuple[int, int, int, int]:
         """A box in the line's working-size crop as (x, y, w, h) in frame pixels."""
@@ -40,8 +49,8 @@ class FoundLine:
 
     def digit_box(self, start_column: float, stop_column: float) -> tuple[int, int, int, int]:
         """The frame-pixel box of the line's ink between two reader-input columns."""
-        left = int(np.floor(to_crop_x(self.input, start_column)))
-        right = int(np.ceil(to_crop_x(self.input, stop_column)))
+        left = int(np.floor(self.crop_x(start_column)))
+        right = int(np.ceil(self.crop_x(stop_column)))
         left, right = max(0, left), min(self.mask.shape[1], max(right, left + 1))
         x, y, width, height = cv2.boundingRect(self.mask[:, left:right])
         if width == 0:  # no ink between those columns: the span's own box
@@ -54,7 +63,7 @@ class FoundLine:
         A part belongs to the digit whose columns hold its centre; a part that reaches well
         into a neighbour's columns is touching ink, cut at the columns instead.
         """
-        edges = [(to_crop_x(self.input, start), to_crop_x(self.input, stop)) for start, stop in spans]
+        edges = [(self.crop_x(start), self.crop_x(stop)) for start, stop in spans]
         owned: list[list] = [[] for _ in spans]
         for part in self.parts:
             centre, width = (part[0] + part[2]) / 2, part[2] - part[0]
@@ -103,6 +112,52 @@ def split_row(row: list[Part]) -> list[list[Part]]:
     return lines
 
 
+MIN_TILT_DEGREES = 3.0  # straighter lines are read as they are
+MAX_TILT_DEGREES = 25.0
+MIN_TILT_ASPECT = 2.0  # only lines this many times wider than high show their tilt reliably
+
+
+def line_tilt(mask: np.ndarray) -> float:
+    """The line's tilt in degrees (positive: falling to the right), from its columns' ink centres."""
+    height, width = mask.shape
+    counts = mask.sum(axis=0, dtype=np.float64)
+    used = counts > 0
+    if width < MIN_TILT_ASPECT * height or used.sum() < 3:
+        return 0.0
+    rows = np.arange(height, dtype=np.float64)
+    centres = (mask.T.astype(np.float64) @ rows)[used] / counts[used]
+    columns = np.flatnonzero(used).astype(np.float64)
+    slope = np.polyfit(columns, centres, 1, w=np.sqrt(counts[used]))[0]
+    return float(np.degrees(np.arctan(slope)))
+
+
+def straighten(ink: np.ndarray, mask: np.ndarray):
+    """A tilted line's ink and mask rotated level, and the map back (None when left as it is).
+
+    The ends of a tilted band bias its measured tilt low, so the tilt left after one turn is
+    measured once more and added.
+    """
+    tilt = line_tilt(mask)
+    if not MIN_TILT_DEGREES <= abs(tilt) <= MAX_TILT_DEGREES:
+        return ink, mask, None
+    _, level_mask, _ = rotated(ink, mask, tilt)
+    tilt += line_tilt(level_mask)
+    return rotated(ink, mask, tilt)
+
+
+def rotated(ink: np.ndarray, mask: np.ndarray, tilt: float):
+    """Ink and mask turned by `tilt` degrees on a canvas that holds them, and the map back."""
+    height, width = mask.shape
+    rotation = cv2.getRotationMatrix2D((width / 2, height / 2), tilt, 1.0)
+    radians = np.radians(abs(tilt))
+    size = (int(np.ceil(width * np.cos(radians) + height * np.sin(radians))),
+            int(np.ceil(width * np.sin(radians) + height * np.cos(radians))))
+    rotation[:, 2] += ((size[0] - width) / 2, (size[1] - height) / 2)
+    level_ink = cv2.warpAffine(ink, rotation, size, flags=cv2.INTER_LINEAR)
+    level_mask = cv2.warpAffine(mask, rotation, size, flags=cv2.INTER_NEAREST)
+    return level_ink, level_mask, cv2.invertAffineTransform(rotation)
+
+
 def find_lines(frame, min_height_fraction: float = 0.03,
                max_height_fraction: float = 0.9) -> list[FoundLine]:
     """The lines of ink in a frame or photo, top to bottom and left to right, ready to read."""
@@ -116,11 +171,13 @@ def find_lines(frame, min_height_fraction: float = 0.03,
             right, bottom = max(p.right for p in parts), max(p.bottom for p in parts)
             members = tuple(label for part in parts for label in part.members)
             mask = member_mask(found.labels[top:bottom, left:right], members)
+            ink = found.ink[top:bottom, left:right]
+            straight_ink, straight_mask, unrotate = straighten(ink, mask)
             try:
-                prepared = line_input(found.ink[top:bottom, left:right], mask)
+                prepared = line_input(straight_ink, straight_mask)
             except EmptyImageError:
                 continue
             box = tuple(round(value / found.factor) for value in (left, top, right - left, bottom - top))
             own = [(p.left - left, p.top - top, p.right - left, p.bottom - top) for p in parts]
-            lines.append(FoundLine(box, prepared, mask, (left, top), found.factor, own))
+            lines.append(FoundLine(box, prepared, mask, (left, top), found.factor, own, unrotate))
     return lines

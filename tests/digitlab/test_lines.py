@@ -99,3 +99,32 @@ def test_training_lines_are_deterministic_and_labelled(mnist):
     assert texts != other_texts
     assert all(1 <= len(text) <= 4 and text.isdigit() for text in texts)
     assert all(line.shape[0] == LINE_HEIGHT and line.dtype == np.uint8 for line in first)
+
+
+@pytest.mark.parametrize("angle", [-12.0, 8.0, 15.0])
+def test_a_tilted_line_is_measured_and_straightened(mnist, angle):
+    from digitlab.textlines import line_tilt, straighten
+
+    _, (images, _) = mnist
+    frame, _ = paper_frame(list(images[:5]), gap=0.1, shadow=False, specks=0, digit_height=90, rng=4)
+    turn = cv2.getRotationMatrix2D((320, 240), angle, 1.0)  # counter-clockwise: rises to the right
+    tilted = cv2.warpAffine(frame, turn, (640, 480), borderMode=cv2.BORDER_REPLICATE)
+    (line,) = find_lines(tilted)
+    assert line_tilt(line.mask) == pytest.approx(-angle, abs=3.0)  # biased low by the band's ends
+    _, level_mask, unrotate = straighten(line.mask.astype(np.float32), line.mask)
+    assert abs(line_tilt(level_mask)) < 1.5
+    # the map back takes the straightened mask's ink onto the tilted mask's ink
+    ys, xs = np.nonzero(level_mask)
+    back = unrotate @ np.vstack([xs, ys, np.ones_like(xs)]).astype(np.float64)
+    inside = line.mask[np.clip(np.rint(back[1]).astype(int), 0, line.mask.shape[0] - 1),
+                       np.clip(np.rint(back[0]).astype(int), 0, line.mask.shape[1] - 1)]
+    assert inside.mean() > 0.9
+
+
+def test_level_lines_are_left_as_they_are(mnist):
+    from digitlab.textlines import straighten
+
+    _, (images, _) = mnist
+    frame, _ = paper_frame(list(images[:5]), gap=0.1, shadow=False, specks=0, rng=4)
+    (line,) = find_lines(frame)
+    assert straighten(line.mask.astype(np.float32), line.mask)[2] is None
