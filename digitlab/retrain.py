@@ -7,8 +7,9 @@ Either way the candidate and the current model are measured on the base model's 
 validation split (rebuilt from its card and kept out of the replay) and on the sample holdout,
 the candidate is saved unpromoted, and it is promoted only when validation accuracy drops by at
 most 0.1 points and holdout accuracy does not drop. A base without a validation split, or
-scratch mode by default, is gated on the sample holdout only, and the reason says so. MNIST
-test is measured for the card after the decision, never as an input to it.
+scratch mode by default, is gated on the sample holdout only, and the reason says so. A holdout
+with fewer than 5 samples of a digit is not judged: a gate on the holdout only then refuses.
+MNIST test is measured for the card after the decision, never as an input to it.
 
 `retrain` is a plain function of a `RetrainOptions`; `digitlab.retrain_job` runs it as a
 background job. ``python -m digitlab.retrain`` runs one here, in the terminal.
@@ -23,7 +24,13 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
 
-from digitlab.gate import choose_gate, gate_split, measure, validation_images
+from digitlab.gate import (
+    MIN_HOLDOUT_PER_CLASS,
+    choose_gate,
+    gate_split,
+    measure,
+    validation_images,
+)
 from digitlab.registry import Registry, check_name
 from digitlab.store import SampleStore
 
@@ -65,6 +72,7 @@ class RetrainOptions:
     seed: int = 0
     check_validation: bool | None = None  # None: on for finetune, off for scratch
     max_validation_drop: float = 0.001
+    min_holdout_per_class: int = MIN_HOLDOUT_PER_CLASS  # fewer of a digit: holdout not judged
     auto_promote: bool = True
     plots: bool = True
 
@@ -86,6 +94,9 @@ class RetrainOptions:
         subset = chosen.validation_subset
         if subset is not None and (type(subset) is not int or subset < 1):
             raise ValueError(f"validation_subset must be a positive number of images, got {subset!r}")
+        least = chosen.min_holdout_per_class
+        if type(least) is not int or least < 1:
+            raise ValueError(f"min_holdout_per_class must be a positive count, got {least!r}")
         check_name(chosen.base)
         chosen.target()
         return chosen
@@ -167,7 +178,8 @@ def retrain(options: RetrainOptions | None = None, store: SampleStore | None = N
     if current_version is not None:
         before = measure(registry.load(target, current_version), validation, holdout,
                          (x_samples, y_samples))
-    passed, reason = gate.decide(before, after)
+    gate_record = gate.record(before, after)
+    passed, reason = gate_record["passed"], gate_record["reason"]
     evaluation = evaluate(result.model, *mnist_test)  # the card's measurement, after the decision
 
     report(0.9, f"saving the candidate as a new version of {target!r}")
@@ -184,13 +196,11 @@ def retrain(options: RetrainOptions | None = None, store: SampleStore | None = N
         "holdout_count": int(len(holdout[1])), "mnist_replay": replay_count, **fingerprints}
     validation_split = None if split is None else {
         "model": reference, "settings": split, "count": int(len(validation[1]))}
+    gate_record["validation_split"] = validation_split
     card.retrain = {"mode": options.mode,
                     "base": f"{options.base}@{base_version}" if base_version else None,
                     "compared_with": current_version, "before": before, "after": after,
-                    "gate": {"passed": passed, "reason": reason,
-                             "max_validation_drop": gate.max_validation_drop,
-                             "check_validation": gate.check_validation,
-                             "validation_split": validation_split}}
+                    "gate": gate_record}
     files = evaluation_plots(evaluation, result.history) if options.plots else None
     version = registry.save(result.model, target, card, files=files, parent=parent)
     promoted = passed and options.auto_promote
@@ -203,7 +213,7 @@ def retrain(options: RetrainOptions | None = None, store: SampleStore | None = N
     return {"name": target, "version": version, "mode": options.mode, "base": options.base,
             "base_version": base_version, "compared_with": current_version, "promoted": promoted,
             "reason": reason, "before": before, "after": after,
-            "validation_split": validation_split,
+            "validation_split": validation_split, "gate": gate_record,
             "mnist_test_accuracy": evaluation.accuracy,  # a measurement, not a gate input
             "samples": {"train": int(len(y_samples)), "holdout": int(len(holdout[1])),
                         "mnist_replay": replay_count},

@@ -9,10 +9,12 @@ import ipywidgets as widgets
 
 from digitlab.app.messages import counted, job_text
 from digitlab.app.state import AppState
-from digitlab.app.training import Outcome, RetrainController
+from digitlab.app.training import SHOWN_CHANGE, Measure, Outcome, RetrainController
 from digitlab.jobs import JobAlreadyRunningError, JobError
-from digitlab.registry import Registry
+from digitlab.registry import ModelRef, Registry
 from digitlab.retrain_job import RetrainJobs
+
+MODE_WORDS = {"finetune": "a fine-tune", "scratch": "a model trained from scratch"}
 
 
 def percent(value: float | None) -> str:
@@ -20,21 +22,60 @@ def percent(value: float | None) -> str:
     return "–" if value is None else f"{value:.1%}"
 
 
-def comparison_html(outcome: Outcome) -> str:
-    """The before/after table of a finished job, with the promotion gate's verdict."""
+def accuracy_cell(row: Measure, accuracy: float | None, change: str = "") -> str:
+    """A table cell: the accuracy, its 95 % interval when measured on few images, its change."""
+    interval = row.interval(accuracy)
+    shown = "" if interval is None else (
+        f' <small class="dl-interval" title="Wilson 95 % interval on {row.count} images">'
+        f"{interval[0] * 100:.0f}–{interval[1] * 100:.0f} %</small>")
+    return f"<td>{percent(accuracy)}{shown}{change}</td>"
+
+
+def verdict(outcome: Outcome, in_use: str | None) -> tuple[str, str]:
+    """(style class, words) of the card's headline: what the gate said, honestly."""
+    if outcome.before is None:
+        other = f"; {in_use} stays in use until you switch" if in_use else ""
+        return "dl-neutral", (f"first version of {outcome.name}: there is nothing to compare it "
+                              f"with{other}")
+    if not outcome.passed:
+        if outcome.holdout_judged is False and outcome.checked_validation is False:
+            return "dl-unsure", "not promoted: too few holdout samples to judge it"
+        return "dl-worse", "fails the gate"
+    unjudged = " (holdout not judged: too few samples)" if outcome.holdout_judged is False else ""
+    if not outcome.gained():
+        return "dl-neutral", (f"passes the gate{unjudged}, but no gain: it is not better on "
+                              "anything measured")
+    return "dl-better", f"passes the gate{unjudged}"
+
+
+def comparison_html(outcome: Outcome, in_use: str | None = None) -> str:
+    """The card of a finished job: the model in use and the candidate, the gate's rule and
+    verdict, and the before/after table with changes and intervals."""
     rows = []
-    for title, before, after in outcome.rows():
+    for row in outcome.rows():
         change = ""
-        if before is not None and after is not None and abs(after - before) >= 0.0005:
-            kind = "dl-better" if after > before else "dl-worse"
-            change = f' <span class="{kind}">({(after - before) * 100:+.1f})</span>'
-        rows.append(f"<tr><td>{title}</td><td>{percent(before)}</td>"
-                    f"<td>{percent(after)}{change}</td></tr>")
-    verdict_class = "dl-better" if outcome.passed else "dl-worse"
-    verdict = "passes the gate" if outcome.passed else "fails the gate"
-    return (f'<div class="dl-outcome"><b>{html.escape(outcome.name)} v{outcome.version}</b> '
-            f'<span class="{verdict_class}">{verdict}</span>'
-            '<table class="dl-compare"><tr><th></th><th>now in use</th><th>candidate</th></tr>'
+        if row.change is not None and abs(row.change) >= SHOWN_CHANGE:
+            kind = "dl-better" if row.change > 0 else "dl-worse"
+            change = f' <span class="{kind}">({row.change * 100:+.1f})</span>'
+        rows.append(f"<tr><td>{html.escape(row.title)}</td>{accuracy_cell(row, row.before)}"
+                    f"{accuracy_cell(row, row.after, change)}</tr>")
+    if outcome.candidate == in_use:
+        status = '<span class="dl-better">now in use</span>'
+    else:
+        where = "promoted, but not in use here" if outcome.promoted else "not in use"
+        status = f'<span class="dl-hint">{where}</span>'
+    kind, words = verdict(outcome, in_use)
+    compared = outcome.compared or f"no {outcome.name} yet"
+    rule = "" if not outcome.rule else (
+        f'<div class="dl-hint dl-rule">Gate for {MODE_WORDS.get(outcome.mode, outcome.mode)}: '
+        f"{html.escape(outcome.rule)}</div>")
+    return (f'<div class="dl-outcome" data-verdict="{kind.removeprefix("dl-")}">'
+            f'<div class="dl-models">In use: <b class="dl-in-use">'
+            f'{html.escape(in_use or "no model")}</b> · Candidate: <b class="dl-candidate">'
+            f"{html.escape(outcome.candidate)}</b> {status}</div>"
+            f'<div class="{kind} dl-verdict">{html.escape(words)}</div>{rule}'
+            '<table class="dl-compare"><tr><th></th>'
+            f"<th>compared with {html.escape(compared)}</th><th>candidate</th></tr>"
             f'{"".join(rows)}</table>'
             f'<div class="dl-hint">{html.escape(outcome.reason)}</div></div>')
 
@@ -44,7 +85,7 @@ class RetrainView:
 
     def __init__(self, jobs: RetrainJobs, registry: Registry, state: AppState,
                  base: Callable[[], str], promoted: Callable[[str], None]):
-        self.state, self.base, self.promoted = state, base, promoted
+        self.state, self.base, self.promoted, self.registry = state, base, promoted, registry
         self.notify = state.notify
         self.controller = RetrainController(jobs, registry, self.update_job, self.finished)
         self.outcome: Outcome | None = None
@@ -156,10 +197,13 @@ class RetrainView:
             kind = "warn" if status.get("state") == "cancelled" else "error"
             self.notify(kind, f"Training {job_text(status)}.")
             return
-        self.result.value = comparison_html(self.outcome)
-        self.promote_button.description = (f"Promote v{self.outcome.version}" if self.outcome.passed
+        self.show_outcome()
+        passed = self.outcome.passed
+        self.promote_button.description = (f"Promote v{self.outcome.version}" if passed
                                            else f"Promote v{self.outcome.version} anyway")
-        self.promote_button.button_style = "success" if self.outcome.passed else "warning"
+        kind = verdict(self.outcome, self.model_in_use())[0]
+        self.promote_button.button_style = {"dl-better": "success", "dl-neutral": ""}.get(
+            kind, "warning")
         self.decision.layout.display = "flex"
         self.notify("ok", "Training finished: compare, then promote or keep the current model.")
 
@@ -168,9 +212,34 @@ class RetrainView:
         if self.outcome is None:
             return
         self.controller.promote(self.outcome)
+        self.outcome.promoted = True
         self.decision.layout.display = "none"
-        self.notify("ok", f"{self.outcome.name} v{self.outcome.version} is now in use.")
         self.promoted(self.outcome.name)
+        in_use = self.model_in_use()
+        self.show_outcome()
+        if in_use == self.outcome.candidate:
+            self.notify("ok", f"{self.outcome.candidate} is promoted and now in use.")
+        elif self.state.message[0] != "error":  # an error says why the app could not switch
+            self.notify("warn", f"{self.outcome.candidate} is promoted, but the app still uses "
+                                f"{in_use or 'no model'}.")
+
+    def model_in_use(self) -> str | None:
+        """The id of the model the app uses ("digits@1"): the state's spec, with the current
+        version of a followed name; the bare spec when the registry cannot say."""
+        spec = self.state.model
+        if not spec:
+            return None
+        try:
+            model = ModelRef.parse(spec)
+            version = model.version or self.registry.current(model.name)
+        except (KeyError, ValueError, OSError):  # UnknownModelError is both
+            return spec
+        return f"{model.name}@{version}"
+
+    def show_outcome(self) -> None:
+        """Draw the outcome's card against the model in use now."""
+        if self.outcome is not None:
+            self.result.value = comparison_html(self.outcome, self.model_in_use())
 
     def keep(self) -> None:
         """Leave the current model in place (the candidate stays in the registry, unpromoted)."""

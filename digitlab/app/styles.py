@@ -16,6 +16,9 @@ stroke='%23d5dbe5' stroke-width='1.5' stroke-dasharray='6 6'/></svg>");
 .dl-pad:focus { outline: 3px solid #9cc3ff; outline-offset: 2px; }
 .dl-card { background: #f6f8fb; border: 1px solid #e1e6ee; border-radius: 10px; padding: 12px; }
 .dl-result { min-height: 150px; }
+.dl-neutral { color: #394356; font-weight: 600; }
+.dl-interval { color: #7a8496; font-size: 11px; }
+.dl-models { color: #394356; font-size: 13px; margin-bottom: 6px; }
 .dl-caption { color: #5b6678; font-size: 13px; text-transform: uppercase; letter-spacing: .04em; }
 .dl-digit { font-size: 84px; line-height: 1; font-weight: 700; margin: 4px 0; }
 .dl-number { font-size: 64px; letter-spacing: .08em; }

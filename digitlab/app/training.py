@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -12,11 +13,49 @@ from digitlab.retrain_job import RetrainJobs
 
 POLL_SECONDS = 0.5
 RECENT_JOBS = 20  # how far back a page looks for a running job of another model
+SMALL_SAMPLE = 1000  # accuracies measured on fewer images than this get an interval
+SHOWN_CHANGE = 0.0005  # smaller changes show (and count) as none: under 0.05 points
+MEASURES = (("MNIST validation", "base_validation", "validation_count"),
+            ("Holdout samples", "holdout", "holdout_count"),
+            ("Your samples (trained on)", "samples", "samples_count"))
+
+
+def wilson_interval(successes: int, total: int, z: float = 1.96) -> tuple[float, float]:
+    """The Wilson score interval of the proportion successes / total (95 % for z = 1.96)."""
+    if total <= 0 or not 0 <= successes <= total:
+        raise ValueError(f"need 0 <= successes <= total and total > 0, got {successes}/{total}")
+    share, spread = successes / total, z * z / total
+    centre = (share + spread / 2) / (1 + spread)
+    half = z * math.sqrt(share * (1 - share) / total + spread / (4 * total)) / (1 + spread)
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+@dataclass
+class Measure:
+    """One row of the before/after card: an accuracy of each model and how many images it took."""
+
+    title: str
+    before: float | None
+    after: float | None
+    count: int | None
+
+    @property
+    def change(self) -> float | None:
+        """The candidate's accuracy minus the compared model's (None when either is missing)."""
+        if self.before is None or self.after is None:
+            return None
+        return self.after - self.before
+
+    def interval(self, accuracy: float | None) -> tuple[float, float] | None:
+        """The Wilson 95 % interval of an accuracy measured on few images (None on many)."""
+        if accuracy is None or not self.count or self.count >= SMALL_SAMPLE:
+            return None
+        return wilson_interval(round(accuracy * self.count), self.count)
 
 
 @dataclass
 class Outcome:
-    """A finished job's candidate: where it lives and whether it passed the promotion gate."""
+    """A finished job's candidate: where it lives, what it was compared with, the gate's verdict."""
 
     name: str
     version: int
@@ -24,13 +63,34 @@ class Outcome:
     reason: str
     before: dict | None
     after: dict
+    mode: str = "finetune"
+    compared_with: int | None = None  # the version of `name` the gate compared with
+    rule: str | None = None  # the gate's rule, in words, as the job recorded it
+    holdout_judged: bool | None = None  # False: too few holdout samples to judge
+    checked_validation: bool | None = None  # False: the gate was on the holdout only
+    promoted: bool = False
 
-    def rows(self) -> list[tuple[str, float | None, float | None]]:
-        """(measure, before, after) accuracies for the before/after card."""
+    @property
+    def candidate(self) -> str:
+        """The candidate's registry id ("digits@2")."""
+        return f"{self.name}@{self.version}"
+
+    @property
+    def compared(self) -> str | None:
+        """The id of the model the gate compared with, or None for a first version."""
+        if self.before is None:
+            return None
+        return f"{self.name}@{self.compared_with}" if self.compared_with else f"current {self.name}"
+
+    def rows(self) -> list[Measure]:
+        """The before/after card's rows: MNIST validation, holdout and training samples."""
         before = self.before or {}
-        return [(title, before.get(key), self.after.get(key)) for title, key in (
-            ("MNIST validation", "base_validation"), ("Holdout samples", "holdout"),
-            ("Your samples", "samples"))]
+        return [Measure(title, before.get(key), self.after.get(key), self.after.get(count))
+                for title, key, count in MEASURES]
+
+    def gained(self) -> bool:
+        """True when the candidate is better on at least one measure (by a shown amount)."""
+        return any(row.change is not None and row.change >= SHOWN_CHANGE for row in self.rows())
 
 
 class RetrainController:
@@ -113,11 +173,20 @@ class RetrainController:
         if status.get("state") != "succeeded" or "version" not in result:
             return None
         card = self.registry.card(result["name"], result["version"])
-        gate = card.get("retrain", {}).get("gate", {})
+        retrained = card.get("retrain", {})
+        gate = retrained.get("gate", {})
+        judged = gate.get("holdout_judged")
         return Outcome(name=result["name"], version=result["version"],
                        passed=bool(gate.get("passed", False)),
                        reason=gate.get("reason", result.get("reason", "")),
-                       before=result.get("before"), after=result.get("after") or {})
+                       before=result.get("before", retrained.get("before")),
+                       after=result.get("after") or retrained.get("after") or {},
+                       mode=result.get("mode", retrained.get("mode", "finetune")),
+                       compared_with=result.get("compared_with", retrained.get("compared_with")),
+                       rule=gate.get("rule"),
+                       holdout_judged=None if judged is None else bool(judged),
+                       checked_validation=gate.get("check_validation"),
+                       promoted=bool(result.get("promoted", False)))
 
     def promote(self, outcome: Outcome) -> None:
         """Make the candidate the current version of its model."""

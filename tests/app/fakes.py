@@ -4,19 +4,27 @@ from __future__ import annotations
 
 import threading
 
+from digitlab.gate import Gate
 from digitlab.jobs import JobAlreadyRunningError
 from digitlab.registry import Registry
+
+BEFORE = {"base_validation": 0.98, "validation_count": 6000, "holdout": 0.5, "holdout_count": 4,
+          "holdout_per_class": {"1": 2, "7": 2}, "samples": 0.6, "samples_count": 40}
+AFTER = {**BEFORE, "base_validation": 0.979, "holdout": 0.75, "samples": 0.95}
 
 
 class FakeJobs:
     """A JobManager stand-in: one job at a time, running for two polls (and until `release` is
-    set), then succeeding; `existing` is a job already running before the app was built."""
+    set), then succeeding with `result`; `existing` is a job already running before the app was
+    built."""
 
     def __init__(self, busy: bool = False):
         self.busy, self.polls, self.started = busy, 0, []
         self.release = threading.Event()
         self.release.set()
         self.existing: dict | None = None
+        self.result = {"name": "digits", "version": 2, "mode": "finetune", "compared_with": 1,
+                       "promoted": False, "before": BEFORE, "after": AFTER, "reason": "passed"}
 
     def start_retrain(self, base="digits", **options):
         if self.busy:
@@ -30,11 +38,8 @@ class FakeJobs:
         if self.polls < 3 or not self.release.is_set():
             return {"id": job_id, "state": "running", "progress": 0.3, "message": "epoch 1 of 3"}
         self.busy, self.existing = False, None
-        before = {"base_validation": 0.98, "holdout": 0.5, "samples": 0.6}
-        after = {"base_validation": 0.979, "holdout": 0.75, "samples": 0.95}
         return {"id": job_id, "state": "succeeded", "progress": 1.0, "message": "done",
-                "result": {"name": "digits", "version": 2, "before": before, "after": after,
-                           "reason": "passed"}}
+                "result": dict(self.result)}
 
     def cancel(self, job_id):
         return self.status(job_id)
@@ -47,17 +52,24 @@ class FakeJobs:
 
 
 class FakeRegistry(Registry):
-    """A registry whose version 2 card passed the gate; promotions are recorded."""
+    """A registry with digits@1 current, whose candidate cards carry `gate` (by default what a
+    fine-tune's gate records for the fake job's result); promotions are recorded."""
 
     def __init__(self, root):
         super().__init__(root)
         self.promoted = []
+        self.currents = {"digits": 1}
+        self.gate = Gate().record(BEFORE, AFTER)
 
     def card(self, name, version=None):
-        return {"retrain": {"gate": {"passed": True, "reason": "passed: MNIST validation 98.0% -> 97.9%"}}}
+        return {"retrain": {"gate": self.gate}}
+
+    def current(self, name):
+        return self.currents[name] if name in self.currents else super().current(name)
 
     def promote(self, name, version):
         self.promoted.append((name, version))
+        self.currents[name] = version
 
 
 def pen(app, shape):

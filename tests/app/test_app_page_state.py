@@ -52,7 +52,7 @@ def test_a_connecting_page_shows_the_store_and_follows_a_running_job(app):
     page_loads.page_loading()  # a second page does not make this app follow the job twice
     app.jobs.release.set()
     wait_until(lambda: app.retrain.outcome is not None, 10, "the result card")
-    assert app.retrain.decision.layout.display == "flex" and "v2" in app.retrain.result.value
+    assert app.retrain.decision.layout.display == "flex" and "digits@2" in app.retrain.result.value
 
 
 def test_an_invalid_set_name_saves_nothing_and_says_why(app):

@@ -82,8 +82,10 @@ def test_retrain_shows_before_after_and_promotes(app):
     assert "<td>MNIST validation</td><td>98.0%</td><td>97.9%" in app.retrain.result.value
     assert "MNIST test" not in app.retrain.result.value  # a measurement, not the gate's
     assert "+25.0" in app.retrain.result.value  # holdout 50% -> 75%
+    assert "<th>compared with digits@1</th>" in app.retrain.result.value
     app.retrain.promote_button.click()
     assert app.session.registry.promoted == [("digits", 2)]
+    assert '<span class="dl-better">now in use</span>' in app.retrain.result.value
 
 
 def test_a_running_job_is_explained(app):

@@ -1,17 +1,20 @@
-"""The promotion gate: its rules, the split it gates on, and when it checks MNIST validation."""
+"""The promotion gate: its rules, the split it gates on, when it checks MNIST validation, and
+when the holdout is too small to judge."""
 
 from __future__ import annotations
 
 import pytest
 
-from digitlab.gate import Gate, choose_gate, gate_split
+from digitlab.gate import Gate, choose_gate, gate_split, holdout_per_class
 from digitlab.retrain import RetrainOptions
+
+FIVE_OF_EACH = {str(digit): 5 for digit in range(10)}
 
 
 def test_gate_rules():
     gate = Gate()
     before = {"base_validation": 0.99, "validation_count": 6000, "holdout": 0.8,
-              "holdout_count": 5}
+              "holdout_count": 50, "holdout_per_class": FIVE_OF_EACH}
     assert gate.decide(None, before)[0]
     assert gate.decide(before, {**before, "base_validation": 0.989})[0]  # 0.1 points is fine
     passed, reason = gate.decide(before, {**before, "base_validation": 0.9885})
@@ -23,8 +26,48 @@ def test_gate_rules():
     passed, reason = unchecked.decide(before, {**before, "base_validation": 0.5})
     assert passed and "sample holdout only" in reason and "digits@1 has no split" in reason
     assert not unchecked.decide(before, {**before, "holdout": 0.6})[0]  # the holdout still counts
-    no_holdout = {**before, "holdout": None, "holdout_count": 0}
+    no_holdout = {**before, "holdout": None, "holdout_count": 0, "holdout_per_class": {}}
     assert "no holdout samples" in gate.decide(no_holdout, no_holdout)[1]
+
+
+def test_a_holdout_too_small_to_judge_is_said_and_refused_where_it_is_the_only_rule():
+    few = {"base_validation": 0.99, "validation_count": 6000, "holdout": 0.8,
+           "holdout_count": 46, "holdout_per_class": {**FIVE_OF_EACH, "3": 1}}
+    passed, reason = Gate().decide(few, {**few, "holdout": 0.6})  # validation still gates
+    assert passed and reason.startswith("passed: MNIST validation 99.00% -> 99.00%")
+    assert ("holdout not judged: not enough holdout samples to judge (46 in all; need at least "
+            "5 of each digit, digit 3 has 1)") in reason
+    scratch = Gate(check_validation=False, skipped_because="scratch mode")
+    passed, reason = scratch.decide(few, {**few, "holdout": 0.9})  # better, but too few to tell
+    assert not passed and reason.startswith("not promoted: not enough holdout samples to judge")
+    assert "sample holdout only (MNIST validation not checked: scratch mode)" in reason
+    empty = {**few, "holdout": None, "holdout_count": 0, "holdout_per_class": {"3": 0}}
+    assert not scratch.decide(empty, empty)[0]
+    assert scratch.decide(None, few)[0]  # a first version: nothing to compare, no rule applies
+    lenient = Gate(check_validation=False, min_holdout_per_class=1)
+    assert lenient.decide(few, {**few, "holdout": 0.9})[0]
+    record = scratch.record(few, few)
+    assert record["holdout_judged"] is False and record["min_holdout_per_class"] == 5
+    assert record["skipped_because"] == "scratch mode" and record["rule"] == scratch.rule()
+
+
+def test_holdout_counts_cover_every_digit_trained_on():
+    assert holdout_per_class([1, 1, 7], [7, 3, 3]) == {"1": 2, "3": 0, "7": 1}
+    assert holdout_per_class([], []) == {}
+
+
+def test_the_rule_names_what_each_gate_checks():
+    assert Gate().rule() == ("MNIST validation may drop at most 0.1 points, and the sample "
+                             "holdout may not drop (judged only with at least 5 samples of each "
+                             "digit)")
+    scratch = choose_gate(RetrainOptions(mode="scratch"), "digits@1", None)
+    assert scratch.rule().startswith("the sample holdout only: it may not drop, and with fewer "
+                                     "than 5 samples of a digit it cannot be judged")
+    assert scratch.rule().endswith("MNIST validation is not checked: scratch mode checks MNIST "
+                                   "validation only with check_validation on")
+    assert choose_gate(RetrainOptions(min_holdout_per_class=8), None, None).min_holdout_per_class == 8
+    with pytest.raises(ValueError, match="min_holdout_per_class must be a positive count"):
+        RetrainOptions.from_dict({"min_holdout_per_class": 0})
 
 
 def test_the_gate_split_comes_from_the_card_and_a_fine_tune_hands_it_on():

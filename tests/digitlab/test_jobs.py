@@ -153,11 +153,14 @@ def test_fine_tune_gates_on_the_base_validation_split_never_on_mnist_test(worksp
         assert reports[0][key] == reports[1][key], key
     assert reports[0]["after"]["validation_count"] == 300
     assert reports[0]["reason"].startswith("passed: MNIST validation")
+    assert "holdout not judged" in reports[0]["reason"]  # 60 samples: a holdout of about 6
     card = workspace.registry.card("digits", reports[0]["version"])
     base = gate_split(workspace.registry.card("digits", 1))
     assert card["config"]["held_out_split"] == base and gate_split(card) == base
     assert card["retrain"]["gate"]["validation_split"] == {"model": "digits@1", "settings": base,
                                                            "count": 300}
+    assert card["retrain"]["gate"]["rule"].startswith("MNIST validation may drop at most 0.1")
+    assert reports[0]["gate"]["holdout_judged"] is False
     config = card["config"]  # the replay and the fine-tune's own validation, rebuilt
     fit, validation = validation_split_indices(len(x_train), config["seed"],
                                                config["validation_split"],
@@ -182,9 +185,11 @@ def test_a_base_without_validation_split_is_gated_on_the_holdout_only(workspace,
                      registry=workspace.registry, mnist=mnist)
     assert "sample holdout only" in report["reason"]
     assert "digits@1 has no MNIST validation split to gate on" in report["reason"]
+    assert not report["promoted"] and "not enough holdout samples to judge" in report["reason"]
     assert report["after"]["base_validation"] is None and report["validation_split"] is None
     saved = workspace.registry.card("digits", report["version"])
     assert saved["retrain"]["gate"]["check_validation"] is False
+    assert saved["retrain"]["gate"]["rule"].startswith("the sample holdout only")
     assert saved["config"]["held_out_split"] is None
 
 
