@@ -97,6 +97,19 @@ def registry_ref(model_id: str, spec: str | Path | None):
         return None
 
 
+def followed_name(spec: str | Path | None) -> str | None:
+    """The registry name a model spec follows to its current version (None for a path or name@N)."""
+    from digitlab.registry import ModelRef
+
+    if spec is None or Path(spec).exists():
+        return None
+    try:
+        ref = ModelRef.parse(str(spec))
+    except ValueError:
+        return None
+    return ref.name if ref.version is None else None
+
+
 def read_threshold(path: Path) -> float:
     """The calibrated 'uncertain' threshold from the model card, or the default."""
     card_path = (path.parent if path.is_file() else path) / "card.json"
@@ -117,9 +130,11 @@ class Predictor:
 
     def __init__(self, backend, model_id: str, uncertain_threshold: float,
                  registry_name: str | None = None, spec: str | Path | None = None, backend_kind="auto",
-                 reader: LineReader | None = None):
+                 reader: LineReader | None = None, reader_spec: str | Path | None = None):
         self.backend = backend
         self.reader = reader  # reads whole lines; None: lines are cut into digits first
+        self.reader_spec = reader_spec
+        self.reader_name = followed_name(reader_spec) if reader is not None else None
         self.model_id = model_id
         self.uncertain_threshold = uncertain_threshold
         self.registry_name = registry_name
@@ -140,15 +155,17 @@ class Predictor:
         path, model_id, registry_name = resolve_model(spec)
         return cls(load_backend(path, backend), model_id, read_threshold(path),
                    registry_name=registry_name, spec=spec, backend_kind=backend,
-                   reader=find_reader(reader, backend))
+                   reader=find_reader(reader, backend), reader_spec=reader)
 
     def current_token(self) -> str | None:
-        """The registry's change token for a model loaded by name (None for paths)."""
+        """The registry's change token for a model loaded by name, and its reader's (None for paths)."""
         if self.registry_name is None:
             return None
         from digitlab.registry import Registry
 
-        return Registry().change_token(self.registry_name)
+        registry = Registry()
+        names = [self.registry_name] + ([self.reader_name] if self.reader_name else [])
+        return "|".join(registry.change_token(name) for name in names)
 
     def reload_if_changed(self, force: bool = False) -> bool:
         """Swap in a newly promoted version; polls the registry at most every two seconds."""
@@ -161,8 +178,9 @@ class Predictor:
         token = self.current_token()
         if token == self.change_token:
             return False
-        fresh = Predictor.load(self.spec, self.backend_kind, reader=None)
+        fresh = Predictor.load(self.spec, self.backend_kind, reader=self.reader_spec)
         self.backend, self.model_id, self.ref = fresh.backend, fresh.model_id, fresh.ref
+        self.reader = fresh.reader if fresh.reader is not None else self.reader
         self.uncertain_threshold, self.change_token = fresh.uncertain_threshold, token
         return True
 

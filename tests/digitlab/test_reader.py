@@ -144,3 +144,20 @@ def test_lines_of_letters_are_flagged_uncertain_and_a_number_is_read(readers):
         lines = with_reader.read(script_page(word)).lines
         assert lines and all(line.uncertain for line in lines), word
     assert with_reader.read(script_page("2026")).text == "2026"
+
+
+def test_a_predictor_follows_a_newly_promoted_reader(isolated_dirs):
+    import shutil
+
+    from digitlab.registry import Registry
+
+    models = isolated_dirs / "models"
+    shutil.copytree(DEFAULT_DIGITS, models / "digits" / "1")
+    shutil.copytree(DEFAULT_READER, models / "reader" / "1")
+    predictor = Predictor.load("digits")
+    assert predictor.reader.model_id == "reader@1"
+    assert not predictor.reload_if_changed(force=True)
+    shutil.copytree(DEFAULT_READER, models / "reader" / "2")
+    Registry().promote("reader", 2)
+    assert predictor.reload_if_changed(force=True)
+    assert predictor.reader.model_id == "reader@2" and predictor.model_id == "digits@1"
