@@ -2,6 +2,7 @@
 
     python -m digitlab.reader_train                       # the committed default (about 40 min, 2 cores)
     python -m digitlab.reader_train --train-lines 2000 --epochs 1 --name reader-smoke
+    python -m digitlab.reader_train --fine-tune reader    # learn the lines saved in the app (~10 min)
 
 The lines are made by `digitlab.reader_data` (from `digitlab.linesynth`), the loop here trains
 the CRNN of `digitlab.reader_model` with CTC on a learning rate that anneals within the step or
@@ -31,7 +32,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 class ReaderConfig:
     """Everything a reader training run depends on."""
 
-    train_lines: int = 240_000
+    train_lines: int = 200_000
     validation_lines: int = 3000
     test_lines: int = 3000
     epochs: int = 4
@@ -41,10 +42,17 @@ class ReaderConfig:
     validation_split: float = 0.1
     seed: int = 0
     workers: int = 2
-    max_minutes: float | None = None  # stop training (not data making) after this long
+    max_minutes: float | None = 36.0  # stop training (not data making) after this long
     store_repeat: int = 20  # each line people saved in the sample store is trained on this often
     use_store: bool = True  # 0/1 on the command line
+    initial_model: str | None = None  # continue from this reader (registry spec or .keras path)
     recipe: LineRecipe = field(default_factory=LineRecipe)
+
+    @classmethod
+    def fine_tune(cls, initial_model: str, **options) -> ReaderConfig:
+        """A short run from a trained reader: saved lines (20x each) among fresh MNIST lines."""
+        preset = {"train_lines": 20_000, "epochs": 1, "learning_rate": 3e-4, "max_minutes": 10.0}
+        return cls(initial_model=initial_model, **{**preset, **options})
 
     def to_dict(self) -> dict:
         """The config as a JSON object."""
@@ -76,6 +84,16 @@ def learning_rate_at(done: float, step: int, peak: float) -> float:
     return float(peak * warm * (0.02 + 0.98 * 0.5 * (1.0 + np.cos(np.pi * min(done, 1.0)))))
 
 
+def load_reader_model(spec: str):
+    """The Keras model of a registry reader ("reader", "reader@2") or of a .keras file."""
+    import keras
+
+    from digitlab.predict import resolve_model
+
+    path, _, _ = resolve_model(spec)
+    return keras.saving.load_model(path if path.suffix == ".keras" else path / "model.keras")
+
+
 def train_reader(config: ReaderConfig | None = None, mnist=None, progress=None) -> ReaderResult:
     """Make the lines, train the CRNN with CTC, and measure it on the validation lines."""
     import keras
@@ -91,7 +109,8 @@ def train_reader(config: ReaderConfig | None = None, mnist=None, progress=None) 
     sets = make_sets(config, mnist, report)
     train_inputs, train_texts = sets["train"]
     keras.utils.set_random_seed(config.seed)
-    model = build_reader(width=config.width)
+    model = (build_reader(width=config.width) if config.initial_model is None
+             else load_reader_model(config.initial_model))
     steps_per_epoch = -(-len(train_inputs) // config.batch_size)
     total_steps = steps_per_epoch * config.epochs
     optimizer = keras.optimizers.Adam(config.learning_rate, clipnorm=5.0)
@@ -156,16 +175,20 @@ def main(argv: list[str] | None = None) -> int:
     from digitlab.registry import Registry
 
     parser = argparse.ArgumentParser(prog="digitlab train-reader", description=__doc__.splitlines()[0])
+    kinds = {"float": float, "float | None": float, "str | None": str}
     for option in fields(ReaderConfig):
         if option.name != "recipe":
-            kind = float if option.type in ("float", "float | None") else int
-            parser.add_argument("--" + option.name.replace("_", "-"), type=kind, default=None)
+            parser.add_argument("--" + option.name.replace("_", "-"),
+                                type=kinds.get(option.type, int), default=None)
+    parser.add_argument("--fine-tune", metavar="READER", default=None,
+                        help="continue a trained reader on the saved lines (a short preset run)")
     parser.add_argument("--name", default="reader", help="registry name to save under")
     parser.add_argument("--promote", action="store_true", help="make the new version current")
     arguments = parser.parse_args(argv)
     chosen = {option.name: getattr(arguments, option.name) for option in fields(ReaderConfig)
               if option.name != "recipe" and getattr(arguments, option.name) is not None}
-    config = ReaderConfig(**chosen)
+    config = (ReaderConfig.fine_tune(arguments.fine_tune, **chosen) if arguments.fine_tune
+              else ReaderConfig(**chosen))
     result = train_reader(config, progress=lambda fraction, text: print(f"[{fraction:4.0%}] {text}",
                                                                         flush=True))
     card = reader_card(result)

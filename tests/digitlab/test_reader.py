@@ -23,7 +23,8 @@ def tiny_reader(mnist, tmp_path_factory):
     from digitlab.reader_train import ReaderConfig, train_reader
     from digitlab.registry import Registry
 
-    config = ReaderConfig(train_lines=400, validation_lines=60, test_lines=60, epochs=1, workers=1)
+    config = ReaderConfig(train_lines=400, validation_lines=60, test_lines=60, epochs=1, workers=1,
+                          use_store=False)
     result = train_reader(config, mnist=mnist)
     registry = Registry(tmp_path_factory.mktemp("models"))
     version = registry.save(result.model, "reader", reader_card(result))
@@ -54,6 +55,33 @@ def test_litert_and_keras_read_alike(tiny_reader):
     for a, b in zip(litert, keras):
         assert a.shape == b.shape and a.shape[1] == 11
         np.testing.assert_allclose(a, b, atol=2e-4)
+
+
+def test_a_fine_tune_continues_a_reader_on_the_lines_people_saved(tiny_reader, mnist, isolated_dirs):
+    from digitlab.line_samples import LineSamples
+    from digitlab.reader_train import ReaderConfig, train_reader
+
+    result, folder = tiny_reader
+    saved = LineSamples()
+    for index in range(12):
+        line = result.sets["test"][0][index]
+        saved.add(line, result.sets["test"][1][index])
+    config = ReaderConfig.fine_tune(str(folder / "model.keras"), train_lines=100, validation_lines=20,
+                                    test_lines=20, workers=1, store_repeat=3, seed=5)
+    tuned = train_reader(config, mnist=mnist)
+    train_count = saved.count("train")
+    assert len(tuned.sets["train"][1]) == 100 + 3 * train_count
+    assert tuned.config.to_dict()["initial_model"].endswith("model.keras")
+    # it started from the tiny reader's weights, not from a fresh (seed 5) start
+    import keras
+
+    from digitlab.reader_model import build_reader
+
+    keras.utils.set_random_seed(5)
+    fresh = build_reader().get_layer("probabilities").get_weights()[0]
+    start = result.model.get_layer("probabilities").get_weights()[0]
+    tuned_weights = tuned.model.get_layer("probabilities").get_weights()[0]
+    assert np.abs(tuned_weights - start).mean() < 0.2 * np.abs(fresh - start).mean()
 
 
 def test_digit_columns_cut_halfway_between_the_steps_digits_fire_on():
