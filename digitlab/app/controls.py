@@ -8,7 +8,7 @@ from traitlets import link
 from digitlab.app import messages
 from digitlab.app.panels import ModelInput
 from digitlab.app.state import AppState
-from digitlab.app.styles import STYLESHEET
+from digitlab.app.styles import PAD_MOUSE_SCRIPT, STYLESHEET
 
 MODES = [("Recognise a digit", "recognise"), ("Read a number", "read"),
          ("Train your own", "collect")]
@@ -120,7 +120,8 @@ class Controls:
                                                     align_items="center", flex_flow="row wrap"))
         left = widgets.VBox([pad, self.pen, widgets.HBox(
             [self.undo_stroke_button, self.clear_button, self.predict_button])],
-            layout=widgets.Layout(margin="0 20px 0 0"))
+            layout=widgets.Layout(margin="0 20px 0 0", min_width="0", max_width="100%",
+                                  overflow="visible"))  # may shrink: the pad shrinks with it
         card = widgets.HBox([self.result, self.model_view],
                             layout=widgets.Layout(justify_content="space-between"))
         card.add_class("dl-card")
@@ -131,7 +132,8 @@ class Controls:
         samples = widgets.VBox([widgets.HTML('<div class="dl-section">Your saved drawings</div>'),
                                 history, self.counts])
         samples.add_class("dl-card")
-        app = widgets.VBox([widgets.HTML(STYLESHEET), self.live, header, columns, samples, retrain],
+        page = widgets.HTML(STYLESHEET + PAD_MOUSE_SCRIPT)  # the styles, right-click on the pad
+        app = widgets.VBox([page, self.live, header, columns, samples, retrain],
                            layout=widgets.Layout(grid_gap="12px"))
         app.add_class("dl-app")
         return app

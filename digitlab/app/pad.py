@@ -105,10 +105,16 @@ class DrawingPad:
         layer.line_join = "round"
 
     def fit_layout(self) -> None:
-        """Show the canvas at its pixel size (one canvas pixel per CSS pixel, never stretched)."""
+        """Show the canvas at its pixel size where the window has room, smaller where it has not.
+
+        The backing store keeps the pad size (what is recorded and rasterised); the stylesheet
+        caps the element at its column's width (max-width: 100%) and keeps its shape (height:
+        auto), and ipycanvas scales pointer positions by the backing width over the shown one,
+        so strokes land in canvas pixels at any shown size."""
         self.canvas.layout.width = f"{self.recorder.width}px"
-        self.canvas.layout.height = f"{self.recorder.height}px"
-        self.canvas.layout.min_width = f"{self.recorder.width}px"
+        self.canvas.layout.max_width = "100%"
+        self.canvas.layout.height = "auto"
+        self.canvas.layout.min_width = None
 
     def resize(self, width: int, height: int) -> None:
         """Change the pad size (clears the drawing)."""

@@ -7,7 +7,8 @@ STYLESHEET = """
 .dl-app .widget-label, .dl-app .widget-html-content { color: #1d2433; }
 .dl-title h2 { margin: 0; font-size: 22px; font-weight: 650; }
 .dl-title p { margin: 2px 0 0; color: #5b6678; font-size: 13px; }
-.dl-pad { cursor: crosshair; touch-action: none; border-radius: 8px;
+.dl-pad { cursor: crosshair; touch-action: none; border-radius: 8px; max-width: 100%;
+  height: auto !important; flex-shrink: 1;
   box-shadow: 0 1px 3px rgba(20, 30, 50, .12); background-color: #fff;
   background-image: url("data:image/svg+xml;utf8,<svg xmlns='http://www.w3.org/2000/svg' \
 width='100%25' height='100%25'><rect x='8%25' y='10%25' width='84%25' height='80%25' fill='none' \
@@ -70,3 +71,30 @@ stroke='%23d5dbe5' stroke-width='1.5' stroke-dasharray='6 6'/></svg>");
 .dl-worse { color: #a12622; font-weight: 600; }
 </style>
 """
+
+# Right-click on the pad clears it, without the browser's context menu. ipycanvas sends no mouse
+# button, so a capture listener on the page takes the non-primary buttons' presses away from the
+# pad's own listeners (no stroke starts) and presses Esc on the pad instead (keys.py: Esc clears).
+# An HTML widget does not run <script>, but it does run an image's onerror handler (no double
+# quotes or ampersands inside). The flag keeps one set of listeners however often it renders.
+PAD_MOUSE_SCRIPT = """<img src="data:," alt="" style="display:none" onerror="
+if (!window.dlPadMouse) {
+  window.dlPadMouse = true;
+  const padOf = event => event.target.closest ? event.target.closest('.dl-pad') : null;
+  window.addEventListener('contextmenu', event => {
+    if (padOf(event)) { event.preventDefault(); }
+  }, true);
+  window.addEventListener('mousedown', event => {
+    const pad = padOf(event);
+    if (!pad || event.button === 0) { return; }
+    event.stopPropagation();
+    event.preventDefault();
+    if (event.button === 2) {
+      pad.focus();
+      pad.dispatchEvent(new KeyboardEvent('keydown', {key: 'Escape', bubbles: true}));
+    }
+  }, true);
+  window.addEventListener('mouseup', event => {
+    if (padOf(event)) { if (event.button !== 0) { event.stopPropagation(); } }
+  }, true);
+}">"""

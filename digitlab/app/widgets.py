@@ -17,7 +17,9 @@ from digitlab.ink import EmptyImageError
 from digitlab.registry import ModelRef
 from digitlab.retrain_job import RetrainJobs
 
-PAD_SIZES = {"recognise": (336, 336), "read": (560, 240), "collect": (336, 336)}
+# Canvas pixels per mode (the reference pads are 560 px); a narrower window shows them smaller.
+PAD_SIZES = {"recognise": (560, 560), "read": (840, 300), "collect": (560, 560)}
+PEN_WIDTH = 36  # canvas pixels: the old 22 on a 336 pad, scaled to the 560 one
 
 
 class DrawingApp:
@@ -28,7 +30,8 @@ class DrawingApp:
                  session: DrawingSession | None = None):
         self.session = session or DrawingSession(store, registry, model=model,
                                                  width=PAD_SIZES["recognise"][0],
-                                                 height=PAD_SIZES["recognise"][1])
+                                                 height=PAD_SIZES["recognise"][1],
+                                                 pen_width=PEN_WIDTH)
         self.jobs = jobs or RetrainJobs(models_root=self.session.registry.root,
                                        store_path=self.session.store.path)
         predictor = self.session.predictor
@@ -36,7 +39,10 @@ class DrawingApp:
                               set_name=self.session.set_name)
         self.notify = self.state.notify
         self.connections = 0
-        self.pad = DrawingPad(self.session.recorder)
+        recorder = self.session.recorder
+        if (recorder.width, recorder.height) != PAD_SIZES[self.state.mode]:
+            recorder.resize(*PAD_SIZES[self.state.mode])  # a session made elsewhere: the app's pad
+        self.pad = DrawingPad(recorder)
         self.pad.on_stroke_end(self.stroke_finished)
         self.pad.on_key(self.key_pressed)
         self.pad.on_ready(self.client_ready)

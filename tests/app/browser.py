@@ -139,15 +139,30 @@ def clear(page) -> None:
     page.wait_for_selector('.dl-result[data-state="waiting"]')
 
 
-def draw(page, shape) -> None:
-    """Draw a shape's strokes on the pad with the mouse."""
+SHAPES_SIDE = 336  # the pad size tests.app.helpers.SHAPES are drawn for
+
+
+def draw(page, shape, scale: float | None = None) -> None:
+    """Draw a shape's strokes on the pad with the mouse, scaled (by default) from a 336-px pad
+    to the pad as shown, so that it fills the same part of the pad at any size."""
     box = page.locator("canvas.dl-pad").bounding_box()
+    scale = box["width"] / SHAPES_SIDE if scale is None else scale
     for stroke in shape:
-        page.mouse.move(box["x"] + stroke[0][0], box["y"] + stroke[0][1])
+        page.mouse.move(box["x"] + scale * stroke[0][0], box["y"] + scale * stroke[0][1])
         page.mouse.down()
         for x, y in stroke[1:]:
-            page.mouse.move(box["x"] + x, box["y"] + y, steps=3)
+            page.mouse.move(box["x"] + scale * x, box["y"] + scale * y, steps=3)
         page.mouse.up()
+
+
+def pad_box(page) -> dict:
+    """The pad's backing size and where it shows on the page (CSS pixels)."""
+    return page.evaluate("""() => {
+      const pad = document.querySelector('canvas.dl-pad'), box = pad.getBoundingClientRect();
+      return {width: pad.width, height: pad.height, left: box.left, right: box.right,
+              top: box.top, bottom: box.bottom, shown: box.width, shownHeight: box.height,
+              page: document.documentElement.clientWidth};
+    }""")
 
 
 def shown_digit(page) -> str:

@@ -13,6 +13,7 @@ from tests.app.browser import (
     draw,
     keep_screenshot,
     launch,
+    pad_box,
     served_app,
     shown_digit,
     trained_model_unless_committed,
@@ -21,6 +22,11 @@ from tests.app.browser import (
 from tests.app.helpers import SHAPES
 
 pytestmark = BROWSER_MARKS
+PAD_SHOWN = """([width, height, shown]) => {
+  const pad = document.querySelector('canvas.dl-pad');
+  return pad.width === width && pad.height === height
+    && pad.getBoundingClientRect().width === shown;
+}"""  # the pad's canvas pixels and shown width
 
 
 @pytest.fixture(scope="module")
@@ -116,8 +122,9 @@ TOUCH_SCRIPT = """([kind, x, y]) => {
 
 def test_a_finger_can_draw(page):
     clear(page)
+    scale = pad_box(page)["shown"] / 336  # SHAPES are drawn for a 336-px pad
     points = SHAPES[1][0]
-    steps = [(points[0][0], points[0][1] + 10 * step) for step in range(23)]
+    steps = [(scale * points[0][0], scale * (points[0][1] + 10 * step)) for step in range(23)]
     page.evaluate(TOUCH_SCRIPT, ["touchstart", *steps[0]])
     for x, y in steps[1:]:
         page.evaluate(TOUCH_SCRIPT, ["touchmove", x, y])
@@ -139,12 +146,12 @@ def test_each_stroke_updates_the_answer(page):
 
 def test_the_mode_buttons_switch_the_pad(page):
     page.get_by_role("button", name="Read a number").click()
-    page.wait_for_function("document.querySelector('canvas.dl-pad').width === 560")
+    page.wait_for_function(PAD_SHOWN, arg=[840, 300, 840])
     page.wait_for_selector('.dl-message:has-text("digits may touch")')
     assert page.locator(".dl-label-buttons").is_hidden()
     assert page.get_by_role("button", name="Save line").is_visible()
     page.get_by_role("button", name="Recognise a digit").click()
-    page.wait_for_function("document.querySelector('canvas.dl-pad').width === 336")
+    page.wait_for_function(PAD_SHOWN, arg=[560, 560, 560])
     clear(page)
     draw(page, SHAPES[1])
     assert shown_digit(page) == "1" and page.locator(".dl-label-buttons").is_visible()
@@ -172,9 +179,53 @@ def test_labels_fit_their_buttons_and_the_words_fit_the_page(page):
     assert page.get_by_role("button", name="Save as").is_visible()
     assert page.evaluate(CUT_OFF_LABELS) == []
     page.get_by_role("button", name="Read a number").click()
-    page.wait_for_function("document.querySelector('canvas.dl-pad').width === 560")
+    page.wait_for_function(PAD_SHOWN, arg=[840, 300, 840])
     assert page.evaluate(CUT_OFF_LABELS) == []
     page.get_by_role("button", name="Recognise a digit").click()
-    page.wait_for_function("document.querySelector('canvas.dl-pad').width === 336")
+    page.wait_for_function(PAD_SHOWN, arg=[560, 560, 560])
     assert page.get_by_role("button", name="Right (Enter)").is_visible()
     assert page.evaluate(CUT_OFF_LABELS) == []
+
+
+def test_the_pad_is_560_pixels_where_it_fits_and_shrinks_where_it_does_not(page):
+    page.wait_for_function(PAD_SHOWN, arg=[560, 560, 560])  # also after a mode's bigger pad
+    try:
+        wide = pad_box(page)
+        assert (wide["width"], wide["height"], wide["shown"]) == (560, 560, 560)
+        for width in (700, 480):
+            page.set_viewport_size({"width": width, "height": 1100})
+            page.wait_for_function(f"document.documentElement.clientWidth === {width}")
+            shown = pad_box(page)
+            assert (shown["width"], shown["height"]) == (560, 560)  # the canvas pixels stay
+            assert 0 <= shown["left"] and shown["right"] <= shown["page"]  # all of it visible
+            assert abs(shown["shown"] - shown["shownHeight"]) <= 2  # still square
+            clear(page)
+            draw(page, SHAPES[1])  # scaled to the pad as shown: pointer scaled back to pixels
+            assert shown_digit(page) == "1"
+        assert shown["shown"] < 560  # 480 px: narrower than its pixels
+        keep_screenshot(page, "pad-480")
+    finally:
+        page.set_viewport_size({"width": 1200, "height": 1100})
+    page.wait_for_function(PAD_SHOWN, arg=[560, 560, 560])
+
+
+CONTEXT_MENU = """() => {
+  const menu = new MouseEvent('contextmenu', {bubbles: true, cancelable: true, button: 2});
+  document.querySelector('canvas.dl-pad').dispatchEvent(menu);
+  return menu.defaultPrevented;
+}"""
+
+
+def test_right_click_clears_the_pad(page):
+    clear(page)
+    draw(page, SHAPES[7])
+    assert shown_digit(page) == "7"
+    box = page.locator("canvas.dl-pad").bounding_box()
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2, button="right")
+    page.wait_for_selector('.dl-result[data-state="waiting"]', timeout=5_000)
+    assert page.evaluate(CONTEXT_MENU)  # no browser menu over the pad
+    page.get_by_role("button", name="Predict").click()  # nothing left, not even a dot
+    message = page.wait_for_selector('.dl-message[data-kind="warn"]')
+    assert "blank" in message.inner_text()
+    draw(page, SHAPES[1])  # the left button still draws
+    assert shown_digit(page) == "1"

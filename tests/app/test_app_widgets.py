@@ -10,7 +10,7 @@ import time
 from digitlab.app.keys import SHORTCUTS, key_action
 from digitlab.app.launch import main, voila_command
 from digitlab.app.session import DrawingSession
-from digitlab.app.widgets import DrawingApp
+from digitlab.app.widgets import PAD_SIZES, DrawingApp
 from digitlab.registry import Registry
 from digitlab.store import SampleStore
 from tests.app.fakes import FakeJobs, pen
@@ -51,11 +51,38 @@ def test_blank_canvas_messages(app):
 
 def test_read_mode_reads_several_digits(app):
     app.controls.mode_picker.value = "read"
-    assert app.session.recorder.width == 560
+    assert (app.session.recorder.width, app.session.recorder.height) == PAD_SIZES["read"]
     pen(app, [[(x - 60, y * 0.7) for x, y in SHAPES[1][0]]])
     pen(app, [[(x + 160, y * 0.7) for x, y in SHAPES[1][0]]])
     assert 'data-digit="77"' in app.result.value  # the fake reads every digit as 7
     assert len(app.pad.overlay_boxes) == 2
+
+
+def test_the_pad_is_560_pixels_and_shrinks_with_its_column(app):
+    recorder, canvas, layout = app.session.recorder, app.pad.canvas, app.pad.canvas.layout
+    assert PAD_SIZES["recognise"] == PAD_SIZES["collect"] == (560, 560)
+    assert (recorder.width, recorder.height) == (canvas.width, canvas.height) == (560, 560)
+    assert (layout.width, layout.max_width, layout.height) == ("560px", "100%", "auto")
+    assert layout.min_width is None  # a narrower column shows it smaller, pointer scaled back
+    app.controls.mode_picker.value = "read"
+    assert (canvas.width, canvas.height) == PAD_SIZES["read"] == (840, 300)
+    assert layout.width == "840px" and layout.max_width == "100%"
+    app.controls.mode_picker.value = "recognise"
+    assert (canvas.width, canvas.height, layout.width) == (560, 560, "560px")
+    pen(app, [[(x * 560 / 336, y * 560 / 336) for x, y in SHAPES[1][0]]])
+    assert 'data-digit="7"' in app.result.value  # the fake answers 7 through the preprocessing
+
+
+def test_right_click_presses_esc_on_the_pad_which_clears_it(app):
+    page_script = app.widget.children[0].value  # the stylesheet widget carries the listener
+    assert "contextmenu" in page_script and "preventDefault" in page_script
+    assert "key: 'Escape'" in page_script and "event.button === 2" in page_script
+    handler = page_script.split('onerror="', 1)[1].rstrip('">')
+    assert '"' not in handler and "&" not in handler  # one plain attribute value
+    pen(app, SHAPES[1])
+    assert 'data-digit="7"' in app.result.value
+    app.key_pressed("Escape", False, False, False)
+    assert app.session.recorder.is_empty() and 'data-state="waiting"' in app.result.value
 
 
 def test_collect_mode_asks_for_digits_and_trains_from_scratch(app):
