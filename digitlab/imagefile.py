@@ -119,7 +119,8 @@ def decode_image(data: bytes, max_pixels: int = 40_000_000,
         if cost > max_decoded_bytes:
             raise InvalidImageError(
                 f"{name} is {width}x{height} and would decode to {cost / 2**20:,.0f} MiB, over "
-                f"the limit of {max_decoded_bytes / 2**20:,.0f} MiB: send a smaller or 8-bit image")
+                f"the limit of {max_decoded_bytes / 2**20:,.0f} MiB: send a smaller image"
+                + ("" if cost <= width * height * 4 else " or an 8-bit one"))
     # JPEG: honour the EXIF orientation of phone photos (IMREAD_UNCHANGED ignores it).
     flags = cv2.IMREAD_ANYCOLOR | cv2.IMREAD_ANYDEPTH if name == "JPEG" else cv2.IMREAD_UNCHANGED
     image = cv2.imdecode(np.frombuffer(data, np.uint8), flags)

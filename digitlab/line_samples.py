@@ -28,12 +28,13 @@ MAX_TEXT_LENGTH = 40
 
 
 class LineSample(NamedTuple):
-    """One stored line: its id, text, split and whether adding it found it already stored."""
+    """One stored line: its id, text, split, whether it was stored already, and its old text."""
 
     id: int
     text: str
     split: str
     duplicate: bool = False
+    relabelled_from: str | None = None  # the text it had, when adding it again changed it
 
 
 def check_text(text) -> str:
@@ -71,13 +72,18 @@ class LineSamples:
     def add(self, image, text: str, source: str = "correction", original_png: bytes | None = None,
             predicted: str | None = None, confidence: float | None = None,
             model_version: str | None = None, set_name: str | None = None) -> LineSample:
-        """Store a line and its text; the same line in the same set returns the stored one."""
+        """Store a line and its text; the same line in the same set is stored once (a new text
+        for it replaces the old one)."""
         image, text, source = line_uint8(image), check_text(text), check_source(source)
         set_name = check_set_name(set_name)
         hash_hex = line_hash(image, set_name)
         select = "SELECT id, text, split FROM line_samples WHERE content_hash = ?"
         with self.store.transaction() as connection:
             row = connection.execute(select, (hash_hex,)).fetchone()
+            if row is not None and row["text"] != text:  # the same line typed again: a correction
+                connection.execute("UPDATE line_samples SET text = ?, source = ? WHERE id = ?",
+                                   (text, "correction", row["id"]))
+                return LineSample(row["id"], text, row["split"], True, row["text"])
             if row is not None:
                 return LineSample(row["id"], row["text"], row["split"], duplicate=True)
             connection.execute(

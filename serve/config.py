@@ -18,7 +18,7 @@ DEFAULTS: dict[str, object] = {
     "CAMERA_TOKEN": None,  # when set, camera hellos must carry it (legacy streams are refused)
     "MAX_CONTENT_LENGTH": 8 * MIB,
     "MAX_IMAGE_PIXELS": 25_000_000,
-    "MAX_DECODED_BYTES": 64 * MIB,  # width x height x channels x bytes per sample, from the header
+    "MAX_DECODED_BYTES": 96 * MIB,  # width x height x channels x bytes per sample: any 8-bit image of 25 MP
     "MAX_FRAME_PIXELS": 4_000_000,  # camera frames: one batch serves every camera, so keep it cheap
     "MAX_IN_FLIGHT": 8,  # concurrent model requests before 503 + Retry-After
     "MAX_VIDEO_FEEDS": 4,

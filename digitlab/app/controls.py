@@ -74,8 +74,8 @@ class Controls:
                                        tooltip="Save the number with the text you typed",
                                        layout=widgets.Layout(width="130px"))
         self.line_saving = widgets.VBox([
-            widgets.HTML('<div class="dl-hint">Read wrong? Type the right number and save the '
-                         "line: the reader can learn from it.</div>"),
+            widgets.HTML('<div class="dl-hint">The right number (several lines: separated by '
+                         "spaces, top line first); the reader learns from saved lines.</div>"),
             widgets.HBox([self.line_text, self.save_line_button])],
             layout=widgets.Layout(display="none"))
         self.message = widgets.HTML()

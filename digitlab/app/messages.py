@@ -17,7 +17,7 @@ MODE_HINTS = {
 }
 AFTER_ANSWER = {
     "recognise": "Wrong? Press the right digit key. Right? Press Enter.",
-    "read": "Wrong? Type the right number below and save the line. Esc starts again.",
+    "read": "Read wrong? Type the right number in the box and press Save line. Esc starts again.",
     "collect": "Press Enter to save it as the digit asked for.",
 }
 
@@ -69,8 +69,14 @@ def saved_text(result: SaveResult, set_name: str | None) -> str:
 
 
 def saved_lines_text(saved) -> str:
-    """Tell the user which lines a line save stored."""
-    texts = ", ".join(sample.text for sample in saved)
-    if all(sample.duplicate for sample in saved):
-        return f"That exact line is already saved ({texts})."
-    return f"Saved {texts} as a line for the reader to learn from."
+    """Tell the user which lines a line save stored, relabelled or found already stored."""
+    parts = []
+    for sample in saved:
+        if sample.relabelled_from is not None:
+            parts.append(f"relabelled the saved line {sample.relabelled_from} as {sample.text}")
+        elif sample.duplicate:
+            parts.append(f"{sample.text} was already saved")
+        else:
+            parts.append(f"saved {sample.text}")
+    text = "; ".join(parts)
+    return text[0].upper() + text[1:] + " (for the reader to learn from)."

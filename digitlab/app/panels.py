@@ -40,7 +40,7 @@ def prediction_html(prediction: Prediction, model_id: str | None) -> str:
 def reading_html(reading: Reading, model_id: str | None) -> str:
     """The digits read left to right, each with its confidence."""
     if not reading.digits:
-        return waiting_html("No digits found: write them side by side, not touching.")
+        return waiting_html("No digits found: write a number larger, in one or more lines.")
     chips = "".join(
         f'<span class="dl-chip{" dl-chip-unsure" if d.uncertain else ""}">{d.digit}'
         f"<small>{d.confidence:.0%}</small></span>" for d in reading.digits)

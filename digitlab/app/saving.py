@@ -75,6 +75,9 @@ class SampleActions:
         except (StoreError, NoModelError, ValueError) as error:
             self.notify("error", f"Could not save the line: {error}")
             return
+        if all(sample.duplicate and sample.relabelled_from is None for sample in saved):
+            self.notify("info", messages.saved_lines_text(saved))  # nothing changed: keep the pad
+            return
         self.line_text.value = ""
         self.cleared_after_save("Saved. Write the next number")
         self.notify("ok", messages.saved_lines_text(saved))

@@ -19,6 +19,7 @@ from digitlab.store import SampleNotFoundError, SampleStore
 
 DEFAULT_MODEL = "digits"
 HISTORY_LENGTH = 8
+MAX_LENGTH_GAP = 2  # a typed number may have this many digits more or fewer than the reader saw
 READ_MARGIN = 40  # pixels of paper added around the pad before reading several digits
 
 
@@ -82,6 +83,12 @@ class DrawingSession:
     def model_id(self) -> str | None:
         """The id of the model in use ("digits@1"), or None."""
         return self.predictor.model_id if self.predictor is not None else None
+
+    @property
+    def reader_id(self) -> str | None:
+        """The id of the line reader in use ("reader@1"), or None (numbers are cut into digits)."""
+        reader = getattr(self.predictor, "reader", None)
+        return reader.model_id if reader is not None else None
 
     def model_choices(self) -> list[tuple[str, str]]:
         """(label, spec) pairs for every registry model: each name's current, then each version."""
@@ -182,8 +189,13 @@ class DrawingSession:
             raise StoreError(f"the pad holds {len(lines)} line{'s' * (len(lines) > 1)} of digits: "
                              f"type {len(lines)} number{'s' * (len(lines) > 1)}, separated by spaces")
         store, original = LineSamples(self.store), to_png(self.canvas_image())
+        readings = reader.read([line.input for line in lines])
+        for text, digits in zip(texts, readings):
+            if abs(len(text) - len(digits)) > MAX_LENGTH_GAP:
+                raise StoreError(f"the reader sees {len(digits)} digit{'s' * (len(digits) != 1)} "
+                                 f"where you typed {len(text)} ({text}): check the number")
         saved = []
-        for line, text, digits in zip(lines, texts, reader.read([line.input for line in lines])):
+        for line, text, digits in zip(lines, texts, readings):
             predicted = "".join(str(digit.digit) for digit in digits)
             saved.append(store.add(
                 line.input.image[:, :line.input.ink_width], text,

@@ -87,7 +87,6 @@ class DrawingApp:
         controls.accept_button.on_click(lambda _: self.pressed(saving.accept))
         controls.undo_save_button.on_click(lambda _: self.pressed(saving.undo_save))
         controls.save_line_button.on_click(lambda _: self.pressed(saving.save_line))
-        controls.line_text.on_submit(lambda _: self.pressed(saving.save_line))
         self.history = HistoryStrip(history_length, saving.relabel,
                                     lambda sample_id: self.pressed(saving.delete, sample_id))
         self.widget = controls.layout(self.pad.canvas, self.collect.box, self.history.box,
@@ -174,7 +173,8 @@ class DrawingApp:
         try:
             if self.state.mode == "read":
                 reading = self.session.read()
-                self.result.value = reading_html(reading, self.session.model_id)
+                self.result.value = reading_html(reading, self.session.reader_id or
+                                                 self.session.model_id)
                 self.pad.show_boxes([(d.box, str(d.digit)) for d in reading.digits])
             else:
                 prediction = self.session.predict()

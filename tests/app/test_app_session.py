@@ -209,6 +209,8 @@ def test_a_typed_number_saves_the_line_for_the_reader(real_model, isolated_dirs)
         session.save_line("17 4")
     with pytest.raises(StoreError, match="digits"):
         session.save_line("1x")
+    with pytest.raises(StoreError, match="the reader sees 2 digits where you typed 6"):
+        session.save_line("123456")
     (saved,) = session.save_line("17")
     assert saved.text == "17" and not saved.duplicate
     images, texts = LineSamples(store).lines(saved.split)

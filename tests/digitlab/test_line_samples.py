@@ -44,3 +44,10 @@ def test_a_text_that_is_not_digits_is_refused(lines, text):
 def test_an_image_that_is_not_a_reader_input_is_refused(lines):
     with pytest.raises(StoreError, match="32 px high"):
         lines.add(np.zeros((28, 28), np.float32), "1")
+
+
+def test_the_same_line_typed_again_with_another_number_is_relabelled(lines):
+    first = lines.add(line_image(3), "4")
+    again = lines.add(line_image(3), "41")
+    assert again.duplicate and again.id == first.id and again.relabelled_from == "4"
+    assert lines.lines(first.split)[1] == ["41"] and lines.count() == 1
