@@ -187,6 +187,12 @@ def test_labels_fit_their_buttons_and_the_words_fit_the_page(page):
     assert page.evaluate(CUT_OFF_LABELS) == []
 
 
+PAD_INSIDE_PAGE = """() => {
+  const box = document.querySelector('canvas.dl-pad').getBoundingClientRect();
+  return box.left >= 0 && box.right <= document.documentElement.clientWidth;
+}"""
+
+
 def test_the_pad_is_560_pixels_where_it_fits_and_shrinks_where_it_does_not(page):
     page.wait_for_function(PAD_SHOWN, arg=[560, 560, 560])  # also after a mode's bigger pad
     try:
@@ -195,6 +201,7 @@ def test_the_pad_is_560_pixels_where_it_fits_and_shrinks_where_it_does_not(page)
         for width in (700, 480):
             page.set_viewport_size({"width": width, "height": 1100})
             page.wait_for_function(f"document.documentElement.clientWidth === {width}")
+            page.wait_for_function(PAD_INSIDE_PAGE, timeout=10_000)  # the layout reflows after
             shown = pad_box(page)
             assert (shown["width"], shown["height"]) == (560, 560)  # the canvas pixels stay
             assert 0 <= shown["left"] and shown["right"] <= shown["page"]  # all of it visible
