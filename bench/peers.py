@@ -128,7 +128,7 @@ def available_peers() -> list[Peer]:
 
 
 def peer_report(peer: Peer, images: list[np.ndarray], truths: list[str]) -> dict:
-    """Share of images read exactly and median ms per image, or why the peer did not run."""
+    """Share of images read exactly, median ms per image and each text, or why the peer did not run."""
     ready, reason = peer.available()
     if not ready:
         return {"available": False, "reason": reason, "install": INSTALL_HINT}
@@ -141,5 +141,5 @@ def peer_report(peer: Peer, images: list[np.ndarray], truths: list[str]) -> dict
     exact = sum(text == truth for (text, _), truth in zip(readings, truths))
     median = float(np.median([seconds for _, seconds in readings])) if readings else 0.0
     return {"available": True, "engine": getattr(peer, "version", "") or peer.name,
-            "images": len(readings), "exact": round(exact / max(1, len(readings)), 3),
-            "p50_ms": round(median * 1000, 2)}
+            "photos": len(readings), "text_right": round(exact / max(1, len(readings)), 3),
+            "read_p50_ms": round(median * 1000, 1), "texts": [text for text, _ in readings]}

@@ -97,23 +97,17 @@ def read_scenes(predictor, made) -> dict:
 
 def peer_rows(made, peer_count: int) -> dict:
     """Each peer's exact reads (all and touching photos) and ms per photo, on the first photos."""
-    from peers import available_peers
+    from peers import available_peers, peer_report
 
     subset = made[:peer_count]
     rows = {}
     for peer in available_peers():
-        ready, reason = peer.available()
-        if not ready:
-            rows[peer.name] = {"available": False, "reason": reason,
-                               "install": "bash scripts/ensure-bench-peers.sh"}
-            continue
-        results = peer.read_many([frame for frame, *_ in subset])
-        right = [text == truth for (text, _), (_, truth, *_) in zip(results, subset)]
-        touching = [ok for ok, (*_, touch) in zip(right, subset) if touch]
-        rows[peer.name] = {"photos": len(subset), "text_right": round(float(np.mean(right)), 3),
-                           "read_p50_ms": round(1000 * float(np.median([s for _, s in results])), 1)}
+        row = peer_report(peer, [frame for frame, *_ in subset], [text for _, text, *_ in subset])
+        texts = row.pop("texts", None)
+        touching = [text == truth for text, (_, truth, _, touch) in zip(texts or [], subset) if touch]
         if touching and len(touching) < len(subset):
-            rows[peer.name]["touching_text_right"] = round(float(np.mean(touching)), 3)
+            row["touching_text_right"] = round(float(np.mean(touching)), 3)
+        rows[peer.name] = row
     return rows
 
 

@@ -73,17 +73,23 @@ class LiteRTBackend:
 
 
 class KerasBackend:
-    """Runs a .keras model through one compiled tf.function (thread-safe, any batch size)."""
+    """Runs a Keras model through one compiled tf.function (thread-safe, any batch size)."""
 
-    def __init__(self, path: Path):
-        import keras
+    def __init__(self, model):
         import tensorflow as tf
 
-        self.model = keras.saving.load_model(path, compile=False)
+        self.model = model
         self.function = tf.function(
             lambda images: self.model(images, training=False),
             input_signature=[tf.TensorSpec([None, *self.model.input_shape[1:]], tf.float32)],
         )
+
+    @classmethod
+    def from_file(cls, path: Path) -> KerasBackend:
+        """The backend of a saved .keras model."""
+        import keras
+
+        return cls(keras.saving.load_model(path, compile=False))
 
     def __call__(self, batch: np.ndarray) -> np.ndarray:
         """The model's outputs for a float32 batch (digits: (N, 28, 28, 1) -> (N, 10)), 256 at a time."""
@@ -98,5 +104,5 @@ def load_backend(path: Path, backend: str):
     if backend in ("auto", "litert") and tflite.exists():
         return LiteRTBackend(tflite)
     if backend in ("auto", "keras") and keras_file.exists():
-        return KerasBackend(keras_file)
+        return KerasBackend.from_file(keras_file)
     raise ModelNotFoundError(f"no usable model file ({backend}) at {path}")

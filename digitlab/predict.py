@@ -26,8 +26,7 @@ DEFAULT_MODEL = "digits"
 DEFAULT_UNCERTAIN_THRESHOLD = 0.7  # used when a model card carries no calibrated threshold
 RELOAD_POLL_SECONDS = 2.0
 
-__all__ = ["Predictor", "Prediction", "Reading", "LineReading", "DigitReading", "FoundDigits",
-           "EmptyImageError", "ModelNotFoundError"]
+__all__ = ["Predictor", "Prediction", "FoundDigits", "EmptyImageError", "ModelNotFoundError"]
 
 
 @dataclass
@@ -97,19 +96,6 @@ def registry_ref(model_id: str, spec: str | Path | None):
         return None
 
 
-def followed_name(spec: str | Path | None) -> str | None:
-    """The registry name a model spec follows to its current version (None for a path or name@N)."""
-    from digitlab.registry import ModelRef
-
-    if spec is None or Path(spec).exists():
-        return None
-    try:
-        ref = ModelRef.parse(str(spec))
-    except ValueError:
-        return None
-    return ref.name if ref.version is None else None
-
-
 def read_threshold(path: Path) -> float:
     """The calibrated 'uncertain' threshold from the model card, or the default."""
     card_path = (path.parent if path.is_file() else path) / "card.json"
@@ -134,7 +120,6 @@ class Predictor:
         self.backend = backend
         self.reader = reader  # reads whole lines; None: lines are cut into digits first
         self.reader_spec = reader_spec
-        self.reader_name = followed_name(reader_spec) if reader is not None else None
         self.model_id = model_id
         self.uncertain_threshold = uncertain_threshold
         self.registry_name = registry_name
@@ -164,7 +149,8 @@ class Predictor:
         from digitlab.registry import Registry
 
         registry = Registry()
-        names = [self.registry_name] + ([self.reader_name] if self.reader_name else [])
+        reader_name = self.reader.registry_name if self.reader is not None else None
+        names = [self.registry_name] + ([reader_name] if reader_name else [])
         return "|".join(registry.change_token(name) for name in names)
 
     def reload_if_changed(self, force: bool = False) -> bool:

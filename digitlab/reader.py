@@ -53,10 +53,12 @@ def digit_columns(decoded: list[DecodedDigit], ink_width: int) -> list[ReadDigit
 class LineReader:
     """A loaded line-reading model and its calibrated 'uncertain' threshold."""
 
-    def __init__(self, backend, model_id: str, uncertain_threshold: float):
+    def __init__(self, backend, model_id: str, uncertain_threshold: float,
+                 registry_name: str | None = None):
         self.backend = backend
         self.model_id = model_id
         self.uncertain_threshold = uncertain_threshold
+        self.registry_name = registry_name  # the name it follows to its current version, if any
         self.backend(np.zeros((1, LINE_HEIGHT, 64, 1), np.float32))  # warm-up
 
     @classmethod
@@ -64,8 +66,8 @@ class LineReader:
         """Load a registry name ("reader", "reader@2") or a model folder/file."""
         from digitlab.predict import read_threshold, resolve_model
 
-        path, model_id, _ = resolve_model(spec)
-        return cls(load_backend(path, backend), model_id, read_threshold(path))
+        path, model_id, registry_name = resolve_model(spec)
+        return cls(load_backend(path, backend), model_id, read_threshold(path), registry_name)
 
     def probabilities(self, inputs: list[LineInput]) -> list[np.ndarray]:
         """Per line, its (time steps, 11) probabilities; lines of one width share a call."""

@@ -70,10 +70,10 @@ def reader_card(result: ReaderResult):
     import keras
     import tensorflow as tf
 
+    from digitlab.backends import KerasBackend
     from digitlab.card import ModelCard
 
-    predict = tf.function(lambda images: result.model(images, training=False),
-                          input_signature=[tf.TensorSpec([None, 32, None, 1], tf.float32)])
+    predict = KerasBackend(result.model)
     validation = read_lines(predict, result.sets["validation"][0])
     test = read_lines(predict, result.sets["test"][0])
     training = {"arch": "reader", "kind": "line reader (CRNN + CTC)",

@@ -69,6 +69,7 @@ class ReaderResult:
     validation: dict
     seconds: float
     data: dict
+    sets: dict  # name -> (inputs, texts): the lines it trained, validated and was tested on
 
 
 WARMUP_STEPS = 300
@@ -99,6 +100,8 @@ def train_reader(config: ReaderConfig | None = None, mnist=None, progress=None) 
     import keras
     import tensorflow as tf
 
+    from digitlab.backends import KerasBackend
+    from digitlab.lineimage import LINE_HEIGHT
     from digitlab.reader import BLANK, time_steps
     from digitlab.reader_model import build_reader
 
@@ -115,7 +118,7 @@ def train_reader(config: ReaderConfig | None = None, mnist=None, progress=None) 
     total_steps = steps_per_epoch * config.epochs
     optimizer = keras.optimizers.Adam(config.learning_rate, clipnorm=5.0)
 
-    @tf.function(input_signature=[tf.TensorSpec([None, 32, None, 1], tf.float32),
+    @tf.function(input_signature=[tf.TensorSpec([None, LINE_HEIGHT, None, 1], tf.float32),
                                   tf.TensorSpec([None, None], tf.int32), tf.TensorSpec([None], tf.int32),
                                   tf.TensorSpec([None], tf.int32)])
     def train_step(images, labels, label_lengths, step_lengths):
@@ -128,8 +131,7 @@ def train_reader(config: ReaderConfig | None = None, mnist=None, progress=None) 
         optimizer.apply_gradients(zip(gradients, model.trainable_variables))
         return loss
 
-    predict = tf.function(lambda images: model(images, training=False),
-                          input_signature=[tf.TensorSpec([None, 32, None, 1], tf.float32)])
+    predict = KerasBackend(model)
     rng = np.random.default_rng(config.seed)
     history = {"loss": [], "val_accuracy": []}
     budget = None if config.max_minutes is None else 60 * config.max_minutes
@@ -165,9 +167,7 @@ def train_reader(config: ReaderConfig | None = None, mnist=None, progress=None) 
         name: {"lines": len(texts), "digits": int(sum(len(text) for text in texts))}
         for name, (_, texts) in sets.items()}, "stopped_early": stopped_early,
         "training_seconds": round(time.perf_counter() - training_started, 1)}
-    result = ReaderResult(model, config, history, validation, time.perf_counter() - started, data)
-    result.sets = sets
-    return result
+    return ReaderResult(model, config, history, validation, time.perf_counter() - started, data, sets)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -49,8 +49,11 @@ class FoundLine:
 
     def digit_box(self, start_column: float, stop_column: float) -> tuple[int, int, int, int]:
         """The frame-pixel box of the line's ink between two reader-input columns."""
-        left = int(np.floor(self.crop_x(start_column)))
-        right = int(np.ceil(self.crop_x(stop_column)))
+        return self.ink_box(self.crop_x(start_column), self.crop_x(stop_column))
+
+    def ink_box(self, left_x: float, right_x: float) -> tuple[int, int, int, int]:
+        """The frame-pixel box of the line's ink between two x positions in the mask."""
+        left, right = int(np.floor(left_x)), int(np.ceil(right_x))
         left, right = max(0, left), min(self.mask.shape[1], max(right, left + 1))
         x, y, width, height = cv2.boundingRect(self.mask[:, left:right])
         if width == 0:  # no ink between those columns: the span's own box
@@ -73,13 +76,12 @@ class FoundLine:
                     owned[index].append(part if inside >= 0.7 * width else None)
                     break
         boxes = []
-        for index, (start, stop) in enumerate(spans):
-            whole = owned[index]
+        for whole, (left, right) in zip(owned, edges):
             if whole and None not in whole:
                 boxes.append(self.to_frame(min(p[0] for p in whole), min(p[1] for p in whole),
                                            max(p[2] for p in whole), max(p[3] for p in whole)))
             else:
-                boxes.append(self.digit_box(start, stop))
+                boxes.append(self.ink_box(left, right))
         return boxes
 
 

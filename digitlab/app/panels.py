@@ -10,7 +10,8 @@ import numpy as np
 
 from digitlab.app.messages import article
 from digitlab.app.strokes import enlarge, to_png
-from digitlab.predict import Prediction, Reading
+from digitlab.predict import Prediction
+from digitlab.reading import Reading
 
 BLANK_IMAGE = to_png(np.zeros((28, 28), np.uint8))
 LABEL_OPTIONS = [(str(digit), digit) for digit in range(10)]

@@ -9,8 +9,9 @@ from pathlib import Path
 import numpy as np
 
 from digitlab.frames import find_digits
-from digitlab.predict import DigitReading, Prediction, Reading
+from digitlab.predict import Prediction
 from digitlab.preprocess import to_mnist
+from digitlab.reading import DigitReading, Reading
 
 ROOT = Path(__file__).resolve().parents[2]  # the repository (this file is tests/app/helpers.py)
 COMMITTED_MODEL = ROOT / "models" / "digits" / "1"
