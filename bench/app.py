@@ -1,8 +1,10 @@
-"""Benchmark the Voila app in headless chromium: page ready time, mouse-up to top-3, kernel RSS.
+"""Benchmark the Voila app in headless chromium: page ready time, mouse-up to top-3, kernel RSS,
+and Review mode's key-to-next-sample time (how many labels a second the page can take).
 
-Prints JSON. `python bench/app.py [--strokes 30] [--loads 3]`. It serves the committed default
-model (or trains a tiny one when models/digits/1 is missing) from a temp registry, with a temp
-sample store, so your own data and models are never touched.
+Prints JSON. `python bench/app.py [--strokes 30] [--loads 3] [--reviews 40]`. It serves the
+committed default model (or trains a tiny one when models/digits/1 is missing) from a temp
+registry, with a temp sample store holding MNIST test digits as unlabelled camera crops, so
+your own data and models are never touched.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ RESULTS = ROOT / "bench" / "results" / "app.json"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--no-first-run"]
+SHAPES_SIDE = 336  # SHAPES are drawn for a pad this size; they are scaled to the pad as shown
 SHAPES = [  # single strokes in pad pixels: a 1, a 7 and a 0
     [(170, 60 + 10 * step) for step in range(23)],
     [(95 + 10 * step, 75) for step in range(16)] + [(245 - 5 * s, 75 + 11 * s) for s in range(20)],
@@ -110,15 +113,91 @@ def stroke_latency(page, points, pace: float) -> float:
     page.get_by_role("button", name="Clear").click()
     page.wait_for_selector('.dl-result[data-state="waiting"]')
     box = page.locator("canvas.dl-pad").bounding_box()
+    scale = box["width"] / SHAPES_SIDE
     page.evaluate(WATCH_SCRIPT)
-    page.mouse.move(box["x"] + points[0][0], box["y"] + points[0][1])
+    page.mouse.move(box["x"] + scale * points[0][0], box["y"] + scale * points[0][1])
     page.mouse.down()
     for x, y in points[1:]:
-        page.mouse.move(box["x"] + x, box["y"] + y)
+        page.mouse.move(box["x"] + scale * x, box["y"] + scale * y)
         time.sleep(pace)
     page.mouse.up()
     page.wait_for_function("() => window.__changed !== null", timeout=30_000)
     return page.evaluate("() => window.__changed - window.__up")
+
+
+def seed_review_queue(data: Path, count: int) -> dict[int, int]:
+    """Store `count` MNIST test digits as unlabelled camera crops; {sample id: true label}."""
+    from digitlab.data import load_mnist
+    from digitlab.store import SampleStore
+
+    (_, _), (images, labels) = load_mnist()
+    store = SampleStore(data / "samples.sqlite")
+    return {store.add(image, None, "camera", camera="bench", frame_id=index).id: int(label)
+            for index, (image, label) in enumerate(zip(images[:count], labels[:count]))}
+
+
+def shown_sample(page) -> str:
+    """The id of the sample the review card shows ('' when none)."""
+    return page.evaluate("() => document.querySelector('.dl-result')?.dataset.sample || ''")
+
+
+def review_latencies(page, truth: dict[int, int]) -> list[float]:
+    """Label every waiting sample by key; ms from each key press to the next sample shown."""
+    page.get_by_role("button", name="Review", exact=True).click()
+    page.wait_for_selector('.dl-result[data-state="review"]', timeout=30_000)
+    page.locator("canvas.dl-pad").click()  # the keys go to the pad (a click draws nothing here)
+    latencies = []
+    while (sample := shown_sample(page)) and len(latencies) < len(truth):
+        started = time.perf_counter()
+        page.keyboard.press(str(truth[int(sample)]))
+        page.wait_for_function("(before) => (document.querySelector('.dl-result')?.dataset"
+                               ".sample || '') !== before", arg=sample, timeout=30_000)
+        latencies.append((time.perf_counter() - started) * 1000)
+    return latencies
+
+
+def draw_shape(page, points, offset: float = 0.0, side: float | None = None) -> None:
+    """Draw one stroke scaled from SHAPES_SIDE to `side` CSS pixels (default: the pad's width)."""
+    box = page.locator("canvas.dl-pad").bounding_box()
+    scale = (side or box["width"]) / SHAPES_SIDE
+    page.mouse.move(box["x"] + offset + scale * points[0][0], box["y"] + scale * points[0][1])
+    page.mouse.down()
+    for x, y in points[1:]:
+        page.mouse.move(box["x"] + offset + scale * x, box["y"] + scale * y, steps=2)
+    page.mouse.up()
+
+
+def take_screenshots(page, folder: Path) -> list[str]:
+    """A JPEG of each mode, as a user sees it, for the README."""
+    folder.mkdir(parents=True, exist_ok=True)
+    shots = []
+
+    def shoot(name: str) -> None:
+        page.wait_for_timeout(600)  # let the last widget updates paint
+        path = folder / f"{name}.jpg"
+        page.screenshot(path=str(path), type="jpeg", quality=70, full_page=False)
+        shots.append(str(path.relative_to(ROOT)))
+
+    for name, mode in (("Recognise a digit", "recognise"), ("Read a number", "read"),
+                       ("Train your own", "collect"), ("Review", "review"),
+                       ("Training", "train")):
+        page.get_by_role("button", name=name, exact=True).click()
+        page.wait_for_selector(f".dl-app.dl-mode-{mode}", timeout=30_000)
+        if mode == "recognise":
+            draw_shape(page, SHAPES[1])
+            page.wait_for_selector('.dl-result[data-digit="7"]', timeout=30_000)
+        elif mode == "read":
+            height = page.locator("canvas.dl-pad").bounding_box()["height"]
+            for index, shape in enumerate((SHAPES[0], SHAPES[1], SHAPES[2])):
+                draw_shape(page, shape, offset=index * height * 0.8, side=height)
+            page.wait_for_selector('.dl-result[data-state="read"]', timeout=30_000)
+        elif mode == "review":
+            page.locator("canvas.dl-pad").click()
+            for _ in range(3):  # take three answers back, so that the queue shows some
+                page.keyboard.press("Backspace")
+            page.wait_for_selector('.dl-result[data-state="review"]', timeout=30_000)
+        shoot(f"app-{mode}")
+    return shots
 
 
 def tensorflow_mapped(process: psutil.Process) -> bool:
@@ -133,6 +212,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--strokes", type=int, default=30)
     parser.add_argument("--loads", type=int, default=3, help="page loads to time")
     parser.add_argument("--pace-ms", type=float, default=8.0, help="time between pointer moves")
+    parser.add_argument("--reviews", type=int, default=40, help="samples labelled in Review")
+    parser.add_argument("--screenshots", type=Path, metavar="FOLDER",
+                        help="also save a JPEG of each mode there (docs/screenshots for the README)")
     parser.add_argument("--no-preheat", dest="preheat", action="store_false",
                         help="compare: start each page's kernel on demand")
     arguments = parser.parse_args(argv)
@@ -143,6 +225,7 @@ def main(argv: list[str] | None = None) -> int:
     for folder in folders.values():
         folder.mkdir()
     model = prepare_registry(folders["models"])
+    truth = seed_review_queue(folders["data"], arguments.reviews)
     environment = {**os.environ, **{f"DIGITLAB_{name.upper()}_DIR": str(folder)
                                     for name, folder in folders.items()}}
     port, log_path = free_port(), work / "voila.log"
@@ -176,6 +259,9 @@ def main(argv: list[str] | None = None) -> int:
             latencies = [stroke_latency(page, SHAPES[index % len(SHAPES)],
                                         arguments.pace_ms / 1000)
                          for index in range(arguments.strokes)]
+            reviews = review_latencies(page, truth)
+            shots = take_screenshots(page, arguments.screenshots) if arguments.screenshots \
+                else []
             wait_until(lambda: filled(arguments.loads + 1), 120, "the last refill")
             process = psutil.Process(server.pid)
             rss = {kernel.pid: kernel.memory_info().rss for kernel in kernels(process)}
@@ -184,6 +270,9 @@ def main(argv: list[str] | None = None) -> int:
         report.update({
             "page_visible": percentiles(visible), "page_live": percentiles(live),
             "mouse_up_to_top3": percentiles(latencies),
+            "review_key_to_next_sample": percentiles(reviews),
+            "review_labels_per_second": round(1000 / float(np.mean(reviews)), 1),
+            "screenshots": shots,
             "pointer_moves_per_stroke": round(sum(len(s) for s in SHAPES) / len(SHAPES), 1),
             "pointer_pace_ms": arguments.pace_ms,
             "kernel_rss_mb": {"max": round(max(rss.values()) / 2**20, 1),

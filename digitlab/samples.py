@@ -32,11 +32,13 @@ class StoreVersionError(StoreError):
 
 @dataclass
 class Sample:
-    """One stored sample; ``duplicate`` is True when add() found it already stored."""
+    """One stored sample; ``duplicate`` is True when add() found it already stored.
+
+    label is None while the sample waits for review (or for good, when ``not_digit``)."""
 
     id: int
     image: np.ndarray = field(repr=False)  # uint8 (28, 28)
-    label: int
+    label: int | None
     source: str
     split: str
     content_hash: str
@@ -47,6 +49,9 @@ class Sample:
     model_version: str | None = None
     original_png: bytes | None = field(default=None, repr=False)
     updated: str | None = None
+    not_digit: bool = False
+    camera: str | None = None  # the camera a crop came from, and its frame's sequence number
+    frame_id: int | None = None
     duplicate: bool = False
 
     def to_dict(self) -> dict:
@@ -141,5 +146,7 @@ def check_set_name(set_name: str | None, allow_all: bool = False) -> str | None:
 def sample_from_row(row: sqlite3.Row, duplicate: bool = False) -> Sample:
     """Build a Sample from a database row."""
     values = {key: row[key] for key in row.keys() if key not in ("image", "original")}
+    if "not_digit" in values:
+        values["not_digit"] = bool(values["not_digit"])
     return Sample(image=decode_png(row["image"]), original_png=row["original"],
                   duplicate=duplicate, **values)

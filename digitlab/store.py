@@ -5,6 +5,8 @@ the time. A content hash (image bytes + set name) makes adding the same image tw
 picks the split: about one in ten samples goes to the "holdout" split that retraining never
 trains on. ``set_name`` groups samples into a "train your own model" set; in queries
 ``set_name=None`` means the default pool (no set) and ``ALL_SETS`` ("*") means every sample.
+A sample may wait for its label (``label=None``: a camera crop or a drawing put aside, see
+`digitlab.review`); every query for training, counting or export sees labelled samples only.
 """
 
 from __future__ import annotations
@@ -43,32 +45,11 @@ from digitlab.samples import (  # noqa: F401 (re-exported: the store's public na
     split_for,
     to_uint8_image,
 )
+from digitlab.store_schema import COLUMNS, MIGRATIONS, SCHEMA_VERSION
 
 STORE_FILENAME = "samples.sqlite"
 BUSY_TIMEOUT_SECONDS = 30.0
 DIGIT_FOLDERS = {str(digit) for digit in range(10)}
-
-# Migration i is a list of statements; applying it sets PRAGMA user_version to i + 1.
-MIGRATIONS: list[list[str]] = [
-    ["""CREATE TABLE samples (
-        id INTEGER PRIMARY KEY AUTOINCREMENT, image BLOB NOT NULL, original BLOB,
-        label INTEGER NOT NULL CHECK (label BETWEEN 0 AND 9), source TEXT NOT NULL,
-        predicted INTEGER, confidence REAL, model_version TEXT, created TEXT NOT NULL,
-        content_hash TEXT NOT NULL UNIQUE, split TEXT NOT NULL, set_name TEXT)"""],
-    ["ALTER TABLE samples ADD COLUMN updated TEXT",
-     "CREATE INDEX samples_by_set ON samples (set_name, split, label)"],
-    # lines of digits for the line reader (digitlab.line_samples): the reader input as a PNG
-    ["""CREATE TABLE line_samples (
-        id INTEGER PRIMARY KEY AUTOINCREMENT, image BLOB NOT NULL, original BLOB,
-        text TEXT NOT NULL CHECK (length(text) BETWEEN 1 AND 40 AND text NOT GLOB '*[^0-9]*'),
-        source TEXT NOT NULL, predicted TEXT, confidence REAL, model_version TEXT,
-        created TEXT NOT NULL, content_hash TEXT NOT NULL UNIQUE, split TEXT NOT NULL,
-        set_name TEXT)""",
-     "CREATE INDEX line_samples_by_set ON line_samples (set_name, split)"],
-]
-SCHEMA_VERSION = len(MIGRATIONS)
-COLUMNS = ("id, image, original, label, source, predicted, confidence, model_version, created, "
-           "content_hash, split, set_name, updated")
 
 
 class SampleStore:
@@ -144,16 +125,21 @@ class SampleStore:
         """The database's PRAGMA user_version."""
         return self.query("PRAGMA user_version")[0][0]
 
-    def add(self, image28, label: int, source: str, original_png: bytes | None = None,
+    def add(self, image28, label: int | None, source: str, original_png: bytes | None = None,
             predicted: int | None = None, confidence: float | None = None,
-            model_version: str | None = None, set_name: str | None = None) -> Sample:
-        """Store a sample; the same image in the same set returns the stored one (duplicate)."""
-        image, label, source = to_uint8_image(image28), check_label(label), check_source(source)
+            model_version: str | None = None, set_name: str | None = None,
+            camera: str | None = None, frame_id: int | None = None) -> Sample:
+        """Store a sample (label None: it waits for review); the same image in the same set
+        returns the stored one (duplicate)."""
+        image, source = to_uint8_image(image28), check_source(source)
+        label = None if label is None else check_label(label)
         set_name = check_set_name(set_name)
         predicted = None if predicted is None else check_label(predicted)
         confidence = None if confidence is None else float(confidence)
         if original_png is not None and not isinstance(original_png, (bytes, bytearray)):
             raise StoreError("original_png must be bytes (the encoded original image)")
+        if camera is not None and (not isinstance(camera, str) or not camera.strip()):
+            raise StoreError(f"a camera is named by a non-empty string, got {camera!r}")
         hash_hex = content_hash(image, set_name)
         select = f"SELECT {COLUMNS} FROM samples WHERE content_hash = ?"
         with self.transaction() as connection:
@@ -162,11 +148,12 @@ class SampleStore:
                 return sample_from_row(row, duplicate=True)
             connection.execute(
                 "INSERT INTO samples (image, original, label, source, predicted, confidence, "
-                "model_version, created, content_hash, split, set_name) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "model_version, created, content_hash, split, set_name, camera, frame_id) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (encode_png(image), None if original_png is None else bytes(original_png), label,
                  source, predicted, confidence, model_version, utc_now(), hash_hex,
-                 split_for(hash_hex), set_name))
+                 split_for(hash_hex), set_name, camera,
+                 None if frame_id is None else int(frame_id)))
             return sample_from_row(connection.execute(select, (hash_hex,)).fetchone())
 
     def get(self, sample_id: int) -> Sample:
@@ -182,19 +169,26 @@ class SampleStore:
             return connection.execute("DELETE FROM samples WHERE id = ?",
                                       (int(sample_id),)).rowcount > 0
 
-    def relabel(self, sample_id: int, label: int) -> Sample:
-        """Change a sample's label (its count moves with it) and return the updated sample."""
-        label = check_label(label)
+    def relabel(self, sample_id: int, label: int | None, not_digit: bool = False) -> Sample:
+        """Change a sample's label (its count moves with it) and return the updated sample.
+
+        label None puts it back in the review queue; not_digit=True (with label None) marks
+        it "not a digit", so it is neither trained on nor asked about again."""
+        label = None if label is None else check_label(label)
+        if not_digit and label is not None:
+            raise StoreError("a sample marked not a digit has no label")
         with self.transaction() as connection:
-            if connection.execute("UPDATE samples SET label = ?, updated = ? WHERE id = ?",
-                                  (label, utc_now(), int(sample_id))).rowcount == 0:
+            if connection.execute(
+                    "UPDATE samples SET label = ?, not_digit = ?, updated = ? WHERE id = ?",
+                    (label, int(bool(not_digit)), utc_now(), int(sample_id))).rowcount == 0:
                 raise SampleNotFoundError(f"no sample with id {sample_id} in {self.path}")
         return self.get(sample_id)
 
     def filter_clause(self, set_name: str | None, split: str | None = None,
                       sources: Sequence[str] | None = None) -> tuple[str, list]:
-        """The WHERE clause and its parameters for a set / split / sources selection."""
-        clauses, parameters = [], []
+        """The WHERE clause and its parameters for a set / split / sources selection (labelled
+        samples only)."""
+        clauses, parameters = ["label IS NOT NULL"], []
         set_name = check_set_name(set_name, allow_all=True)
         if set_name is None:
             clauses.append("set_name IS NULL")
@@ -211,7 +205,7 @@ class SampleStore:
             sources = [check_source(source) for source in sources]
             clauses.append(f"source IN ({', '.join('?' * len(sources))})" if sources else "0")
             parameters.extend(sources)
-        return (" WHERE " + " AND ".join(clauses)) if clauses else "", parameters
+        return " WHERE " + " AND ".join(clauses), parameters
 
     def recent(self, limit: int = 20, set_name: str | None = ALL_SETS) -> list[Sample]:
         """The newest samples first (from every set unless set_name is given)."""

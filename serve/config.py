@@ -39,6 +39,8 @@ DEFAULTS: dict[str, object] = {
     "IDLE_TIMEOUT": 30.0,
     "LEGACY_CAMERAS": True,
     "SAMPLES_PATH": None,  # the sample store; None: data_dir()/samples.sqlite
+    "COLLECT_UNCERTAIN": False,  # store uncertain camera digits, unlabelled, for the review queue
+    "COLLECT_PER_HOUR": 120,  # at most this many collected samples per camera per hour
 }
 # Keys set by code, never from the environment: a ready Predictor (tests, notebooks embed one)
 # and what create_app derives (a generated token, the Host names to accept).
@@ -78,7 +80,8 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Every option can also be set as DIGITLAB_SERVE_<OPTION> (e.g. "
                "DIGITLAB_SERVE_HTTP_PORT=9000); the command line wins.")
     parser.add_argument("--host", help="address to bind (default 127.0.0.1: this machine only)")
-    parser.add_argument("--http-port", type=int, help="HTTP port (default 8000; 0 picks one)")
+    parser.add_argument("--http-port", "--port", type=int,
+                        help="HTTP port (default 8000; 0 picks one; --port as in digitlab app)")
     parser.add_argument("--tcp-port", type=int, help="camera TCP port (default 8001; 0 picks one)")
     parser.add_argument("--model", help="registry name, name@version or a model path")
     parser.add_argument("--token", help="bearer token for upload, retrain and promote")
@@ -92,6 +95,11 @@ def build_parser() -> argparse.ArgumentParser:
                         help="a Host name browsers may use besides localhost, 127.0.0.1 and "
                              "[::1] (repeat it; needed behind a proxy or with --host 0.0.0.0 "
                              "to refuse other names)")
+    parser.add_argument("--collect-uncertain", action="store_true",
+                        help="store camera digits the model is unsure about, unlabelled, in the "
+                             "served model's sample set, for the app's Review mode")
+    parser.add_argument("--collect-per-hour", type=int, metavar="N",
+                        help="most samples collected per camera per hour (default 120)")
     parser.add_argument("--no-legacy", action="store_true",
                         help="refuse reference-style raw JPEG camera streams")
     return parser
@@ -102,12 +110,14 @@ def from_arguments(argv, environ: Mapping[str, str] | None = None) -> dict:
     arguments = build_parser().parse_args(argv)
     config = from_environment(environ)
     for key in ("host", "http_port", "tcp_port", "model", "token", "camera_token", "threads",
-                "max_clients", "idle_timeout"):
+                "max_clients", "idle_timeout", "collect_per_hour"):
         value = getattr(arguments, key)
         if value is not None:
             config[key.upper()] = value
     if arguments.allow_host:
         config["ALLOWED_HOSTS"] = ",".join(arguments.allow_host)
+    if arguments.collect_uncertain:
+        config["COLLECT_UNCERTAIN"] = True
     if arguments.no_legacy:
         config["LEGACY_CAMERAS"] = False
     return config

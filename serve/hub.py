@@ -31,7 +31,7 @@ class CameraHub:
     def __init__(self, model, max_clients: int = 16, max_pixels: int = 4_000_000,
                  max_decoded_bytes: int | None = None, queue_size: int = 2,
                  find_threads: int | None = None):
-        self.model = model  # has .predictor and .maybe_reload()
+        self.model = model  # has .predictor, .collector (or None) and .maybe_reload()
         self.max_clients, self.queue_size = max_clients, queue_size
         self.max_pixels, self.max_decoded_bytes = max_pixels, max_decoded_bytes
         self.sessions: dict[str, ClientSession] = {}
@@ -156,6 +156,9 @@ class CameraHub:
                 latency = (time.monotonic() - entry.received) * 1000.0
                 session.finish(entry, {"type": "result", "seq": entry.seq, **reading,
                                        "latency_ms": round(latency, 2)}, result[0], reading)
+                if self.model.collector is not None:  # uncertain digits wait for review
+                    self.model.collector.offer(session.client_id, entry.seq, result[0], reading,
+                                               self.model.predictor.model_id)
         except Exception:  # a bug must not stop the cameras: answer every frame
             logger.exception("inference batch failed")
             for session, entry, _ in finished:

@@ -44,7 +44,8 @@ def status():
             "uptime_s": round(time.time() - served.started, 1),
             "http": {"in_flight": served.requests.active, "max_in_flight": served.requests.limit},
             "camera_port": current_app.config["TCP_PORT"],
-            "cameras": cameras}
+            "cameras": cameras,
+            "collect_uncertain": None if served.collector is None else served.collector.stats()}
 
 
 @bp.get("/openapi.yaml")

@@ -57,6 +57,13 @@ class ServeState:
                              max_pixels=config["MAX_FRAME_PIXELS"],
                              max_decoded_bytes=config["MAX_DECODED_BYTES"],
                              queue_size=config["FRAME_QUEUE"])
+        self.collector = None  # stores uncertain camera digits for review (--collect-uncertain)
+        if config["COLLECT_UNCERTAIN"]:
+            from digitlab.review import model_set
+            from digitlab.serve.collect import UncertainCollector
+
+            self.collector = UncertainCollector(self.store, model_set(self.model_name),
+                                                per_hour=config["COLLECT_PER_HOUR"])
 
     @property
     def model_name(self) -> str:
@@ -107,8 +114,10 @@ class ServeState:
         return RetrainJobs(store_path=self.config["SAMPLES_PATH"])
 
     def close(self) -> None:
-        """Stop the camera worker."""
+        """Stop the camera worker, then store the uncertain digits still queued."""
         self.hub.stop()
+        if self.collector is not None:
+            self.collector.stop()
 
 
 def state() -> ServeState:

@@ -17,8 +17,10 @@ class CollectView:
     """Asks for N drawings of each digit, shows how far along the set is, then offers training."""
 
     def __init__(self, state: AppState, train: Callable[[str], None],
-                 plan_changed: Callable[[], None], per_digit: int = 10):
+                 plan_changed: Callable[[], None], model_set: Callable[[], str | None],
+                 job_line: widgets.Widget | None = None, per_digit: int = 10):
         self.state, self.train, self.plan_changed = state, train, plan_changed
+        self.model_set = model_set  # the set the other modes use: the selected model's
         self.set_name = widgets.Text(value=DEFAULT_SET_NAME, description="Set name",
                                      layout=widgets.Layout(width="260px"))
         self.per_digit = widgets.BoundedIntText(value=per_digit, min=1, max=200,
@@ -42,7 +44,9 @@ class CollectView:
             widgets.HBox([self.set_name, self.per_digit]),
             widgets.HBox([self.progress, self.progress_text],
                          layout=widgets.Layout(align_items="center")),
-            self.prompt, self.train_button])
+            self.prompt, widgets.HBox([self.train_button] + ([job_line] if job_line else []),
+                                      layout=widgets.Layout(align_items="center",
+                                                            grid_gap="8px"))])
         self.box.add_class("dl-card")
         self.set_name.observe(lambda _: self.select_set(), names="value")
         self.per_digit.observe(lambda _: self.select_set(), names="value")
@@ -87,11 +91,12 @@ class CollectView:
         self.box.layout.display = "flex" if change["new"] == "collect" else "none"
 
     def mode_changed(self, change) -> None:
-        """Collecting saves to the set named in the form; the other modes to the default pool."""
+        """Collecting saves to the set named in the form; the other modes to the selected model's
+        set."""
         if change["new"] == "collect":
             self.select_set()
         else:
-            self.state.set_name = None
+            self.state.set_name = self.model_set()
 
     def form_set_name(self) -> str | None:
         """The set name in the form, or None after saying why it cannot name a model."""

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 SHORTCUTS = {"Enter": "accept", "Backspace": "undo_save", "Escape": "clear", "Delete": "clear",
-             "c": "clear", "z": "undo_stroke", "u": "undo_stroke", "p": "answer", " ": "answer"}
+             "c": "clear", "z": "undo_stroke", "u": "undo_stroke", "p": "answer", " ": "answer",
+             "l": "later"}
 
 
 def key_action(key: str, ctrl: bool = False, meta: bool = False) -> tuple[str, int | None] | None:

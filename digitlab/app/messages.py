@@ -9,16 +9,21 @@ from digitlab.app.session import SaveResult
 BLANK = "The canvas is blank: draw a digit first."
 SPECKS = "That is only a dot or a few specks, not a digit yet: draw the whole digit."
 WAITING = {"recognise": "Draw a digit on the pad", "read": "Write a few digits side by side",
-           "collect": "Draw the digit asked for"}
+           "collect": "Draw the digit asked for", "review": "Nothing waits for review",
+           "train": ""}
 MODE_HINTS = {
     "recognise": "Draw a digit: the model answers when you lift the pen.",
     "read": "Write a number (digits may touch; several lines are read top to bottom).",
     "collect": "Draw the digit asked for and press Enter; Backspace takes a save back.",
+    "review": "Label what you see: 0-9, N for not a digit, Space to skip, Backspace to undo.",
+    "train": "Fine-tune the selected model on its samples, or train a new one from a set.",
 }
 AFTER_ANSWER = {
     "recognise": "Wrong? Press the right digit key. Right? Press Enter.",
     "read": "Read wrong? Type the right number in the box and press Save line. Esc starts again.",
     "collect": "Press Enter to save it as the digit asked for.",
+    "review": "",
+    "train": "",
 }
 
 
@@ -60,6 +65,9 @@ def saved_text(result: SaveResult, set_name: str | None) -> str:
     """Tell the user what a save did, and how to take it back."""
     if result.duplicate:
         return f"That exact drawing is already saved (#{result.sample_id})."
+    if result.label is None:
+        return (f"Put aside (#{result.sample_id}): label it in Review when you know. "
+                "Backspace takes it back.")
     if set_name is not None:
         return f"Saved {article(result.label)} in set {set_name!r}. Backspace takes it back."
     if result.corrected:

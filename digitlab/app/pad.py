@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import cv2
+import numpy as np
 from ipycanvas import MultiCanvas, hold_canvas
 
 from digitlab.app.strokes import StrokeRecorder
@@ -27,6 +29,7 @@ class DrawingPad:
         self.key_listeners: list[Callable[[str, bool, bool, bool], None]] = []
         self.overlay_boxes: list[tuple[tuple[int, int, int, int], str]] = []
         self.ready_listeners: list[Callable[[], None]] = []
+        self.picture: np.ndarray | None = None  # a stored sample shown instead of ink (review)
         self.canvas.on_client_ready(self.client_ready)
         self.canvas.on_mouse_down(self.pen_down)
         self.canvas.on_mouse_move(self.pen_move)
@@ -41,7 +44,9 @@ class DrawingPad:
     # -- events -----------------------------------------------------------------------------
 
     def pen_down(self, x: float, y: float) -> None:
-        """Start a stroke and show a dot where the pen landed."""
+        """Start a stroke and show a dot where the pen landed (not while a picture is shown)."""
+        if self.picture is not None:
+            return
         stroke = self.recorder.begin(x, y)
         self.clear_overlay()
         layer = self.canvas[INK]
@@ -125,10 +130,27 @@ class DrawingPad:
         self.redraw_everything()
 
     def redraw_everything(self) -> None:
-        """Paint ink and overlay again (a new browser tab, a resize)."""
+        """Paint ink (or the picture) and overlay again (a new browser tab, a resize)."""
         with hold_canvas():
             self.draw_ink()
+            self.draw_picture()
             self.draw_overlay()
+
+    def show_picture(self, image: np.ndarray | None) -> None:
+        """Show a uint8 gray image enlarged to fit the pad (None: back to drawing)."""
+        self.picture = None if image is None else np.asarray(image, np.uint8)
+        self.redraw_everything()
+
+    def draw_picture(self) -> None:
+        """Draw the picture centred on the ink layer, nearest-neighbour so pixels stay honest."""
+        if self.picture is None:
+            return
+        height, width = self.picture.shape[:2]
+        scale = min(self.recorder.width / width, self.recorder.height / height)
+        size = (max(1, int(width * scale)), max(1, int(height * scale)))
+        large = cv2.resize(self.picture, size, interpolation=cv2.INTER_NEAREST)
+        left, top = (self.recorder.width - size[0]) // 2, (self.recorder.height - size[1]) // 2
+        self.canvas[INK].put_image_data(large, left, top)  # sent as a PNG: small for these
 
     def draw_ink(self) -> None:
         """Draw every recorded stroke."""

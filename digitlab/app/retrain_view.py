@@ -13,6 +13,7 @@ from digitlab.app.training import SHOWN_CHANGE, Measure, Outcome, RetrainControl
 from digitlab.jobs import JobAlreadyRunningError, JobError
 from digitlab.registry import ModelRef, Registry
 from digitlab.retrain_job import RetrainJobs
+from digitlab.review import model_set
 
 MODE_WORDS = {"finetune": "a fine-tune", "scratch": "a model trained from scratch"}
 
@@ -90,9 +91,9 @@ class RetrainView:
         self.controller = RetrainController(jobs, registry, self.update_job, self.finished)
         self.outcome: Outcome | None = None
         self.summary = widgets.HTML()
-        self.finetune_button = widgets.Button(description="Fine-tune on my drawings",
+        self.finetune_button = widgets.Button(description="Fine-tune on its samples",
                                               icon="graduation-cap", button_style="primary",
-                                              layout=widgets.Layout(width="220px"))
+                                              layout=widgets.Layout(width="auto"))
         self.cancel_button = widgets.Button(description="Cancel", icon="stop")
         self.progress = widgets.FloatProgress(value=0.0, min=0.0, max=1.0,
                                               layout=widgets.Layout(width="320px"))
@@ -110,26 +111,35 @@ class RetrainView:
         self.cancel_button.on_click(lambda _: self.controller.cancel())
         self.promote_button.on_click(lambda _: self.promote())
         self.keep_button.on_click(lambda _: self.keep())
+        self.job_line = widgets.HBox([self.progress, self.status],
+                                     layout=widgets.Layout(align_items="center", grid_gap="8px"))
         self.box = widgets.VBox([
-            widgets.HTML('<div class="dl-section">Improve the model</div>'), self.summary,
-            widgets.HBox([self.finetune_button, self.cancel_button]),
-            self.progress, self.status,
+            widgets.HTML('<div class="dl-section">Improve the selected model</div>'),
+            self.summary,
+            widgets.HBox([self.finetune_button, self.cancel_button, self.job_line],
+                         layout=widgets.Layout(align_items="center", flex_flow="row wrap")),
             self.result, self.decision])
         self.box.add_class("dl-card")
         state.watch(self.show_job, "job")
 
-    def refresh(self, saved: int, corrections: int) -> None:
-        """Describe what a fine-tune would learn from."""
-        self.summary.value = (f'<div class="dl-hint">{counted(saved, "drawing")} in the default '
-                              f'pool ({counted(corrections, "correction")}). Fine-tuning mixes '
-                              "them with MNIST so the model learns your hand without forgetting."
-                              "</div>")
+    def refresh(self, name: str, saved: int, corrections: int, waiting: int) -> None:
+        """Describe what a fine-tune of the selected model would learn from."""
+        where = "the default pool" if model_set(name) is None else \
+            f"the set <b>{html.escape(name)}</b>"
+        review = f" {waiting} more wait in Review." if waiting else ""
+        self.finetune_button.description = f"Fine-tune {name} on its samples"
+        self.summary.value = (f'<div class="dl-hint">{html.escape(name)} learns from '
+                              f"{where}: {counted(saved, 'labelled sample')} "
+                              f"({counted(corrections, 'correction')}).{review} Fine-tuning "
+                              "mixes them with MNIST so the model learns your hand without "
+                              "forgetting.</div>")
 
     def start_finetune(self) -> None:
-        """Start fine-tuning the model in use on the default pool (once: a second click while
+        """Start fine-tuning the model in use on its own sample set (once: a second click while
         the job runs does nothing)."""
         if not self.state.job_running:
-            self.start(lambda: self.controller.start_finetune(self.base()))
+            base = self.base()
+            self.start(lambda: self.controller.start_finetune(base, set_name=model_set(base)))
 
     def start_scratch(self, set_name: str) -> None:
         """Start training a new model from a custom set alone."""
@@ -205,7 +215,9 @@ class RetrainView:
         self.promote_button.button_style = {"dl-better": "success", "dl-neutral": ""}.get(
             kind, "warning")
         self.decision.layout.display = "flex"
-        self.notify("ok", "Training finished: compare, then promote or keep the current model.")
+        where = "" if self.state.mode == "train" else " in the Training tab"
+        self.notify("ok", f"Training finished: compare{where}, then promote or keep the current "
+                          "model.")
 
     def promote(self) -> None:
         """Make the candidate current and switch the app to it."""

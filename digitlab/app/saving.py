@@ -38,8 +38,8 @@ class SampleActions:
         self.pad.redraw_ink()
         self.show_waiting(waiting)
 
-    def save(self, label: int) -> None:
-        """Store the drawing with this label, then clear the pad for the next one."""
+    def save(self, label: int | None) -> None:
+        """Store the drawing with this label (None: put aside for Review), then clear the pad."""
         if self.state.mode == "read":
             self.notify("info", "Saving works on single digits: switch to 'Recognise a digit'.")
             return
@@ -48,7 +48,7 @@ class SampleActions:
             return
         if self.saved_already():
             return  # the repeat of a save: the message about the first one stays
-        source = "canvas" if self.state.mode == "collect" else None  # None: the session decides
+        source = "canvas" if self.state.mode == "collect" or label is None else None
         try:
             result = self.session.save(label, source=source)
         except EmptyImageError:
@@ -61,6 +61,11 @@ class SampleActions:
         self.cleared_after_save("Saved. Draw the next one")
         self.show_samples()
         self.notify("ok", messages.saved_text(result, self.state.set_name))
+
+    def later(self) -> None:
+        """L: keep the drawing unlabelled for the Review queue (not sure what it is yet)."""
+        if self.state.mode != "read":
+            self.save(None)
 
     def save_line(self) -> None:
         """Store the number on the pad with the text typed for it (read mode), then clear the pad."""

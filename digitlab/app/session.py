@@ -36,7 +36,7 @@ class SaveResult:
     """What a save did: the stored sample and whether the label corrected the model."""
 
     sample_id: int
-    label: int
+    label: int | None  # None: put aside, waiting in the Review queue
     source: str
     predicted: int | None
     duplicate: bool
@@ -44,7 +44,8 @@ class SaveResult:
     @property
     def corrected(self) -> bool:
         """True when the saved label differs from what the model said."""
-        return self.predicted is not None and self.predicted != self.label
+        return self.label is not None and self.predicted is not None \
+            and self.predicted != self.label
 
 
 class DrawingSession:
@@ -207,8 +208,9 @@ class DrawingSession:
 
     # -- saving -----------------------------------------------------------------------------
 
-    def save(self, label: int, source: str | None = None) -> SaveResult:
-        """Store the drawing with this label ("correction" when it differs from the prediction)."""
+    def save(self, label: int | None, source: str | None = None) -> SaveResult:
+        """Store the drawing with this label ("correction" when it differs from the prediction;
+        None keeps it unlabelled for the Review queue)."""
         if self.recorder.is_empty():
             raise EmptyImageError("the canvas is blank")
         image = self.canvas_image()
@@ -219,9 +221,10 @@ class DrawingSession:
         image28 = prediction.image28 if prediction is not None else to_mnist(image)
         predicted = prediction.digit if prediction is not None else None
         if source is None:
-            source = "correction" if predicted is not None and predicted != label else "canvas"
+            corrected = label is not None and predicted is not None and predicted != label
+            source = "correction" if corrected else "canvas"
         sample = self.store.add(
-            image28, int(label), source, original_png=to_png(image), predicted=predicted,
+            image28, None if label is None else int(label), source, original_png=to_png(image), predicted=predicted,
             confidence=prediction.confidence if prediction is not None else None,
             model_version=self.model_id, set_name=self.set_name)
         if not sample.duplicate:
@@ -260,3 +263,9 @@ class DrawingSession:
     def counts(self) -> dict[int, int]:
         """Samples per digit in the current set (or the default pool)."""
         return self.store.counts(set_name=self.set_name)
+
+    def probabilities28(self, batch: np.ndarray) -> np.ndarray:
+        """The model's (N, 10) probabilities for MNIST-form images (uniform with no model)."""
+        if self.predictor is None:
+            return np.full((len(batch), 10), 0.1, np.float32)
+        return self.predictor.prepared_probabilities(batch)

@@ -8,7 +8,7 @@ from traitlets import Dict, Enum, HasTraits, Tuple, Unicode
 
 from digitlab.jobs import FINISHED_STATES
 
-MODES = ("recognise", "read", "collect")
+MODES = ("recognise", "read", "collect", "review", "train")
 MESSAGE_KINDS = ("info", "ok", "warn", "error")
 
 
@@ -16,9 +16,11 @@ class AppState(HasTraits):
     """The mode, the sample set, the model in use, the training job and the message line."""
 
     mode = Enum(MODES, default_value="recognise",
-                help="recognise a digit, read a number or collect a custom set")
+                help="recognise a digit, read a number, collect a custom set, review waiting "
+                    "samples or train")
     set_name = Unicode(None, allow_none=True,
-                       help="the sample set that saves go to; None is the default pool")
+                       help="the sample set that saves and reviews use: the selected model's set "
+                             "(None is the default pool, digits'), or the one being collected")
     model = Unicode(None, allow_none=True,
                     help='the spec of the model in use ("digits" follows its current version, '
                          '"digits@2" pins one); None while no model is loaded')

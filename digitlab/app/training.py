@@ -110,7 +110,8 @@ class RetrainController:
         return self.watcher is not None and self.watcher.is_alive()
 
     def start_finetune(self, base: str, **options) -> dict:
-        """Fine-tune `base` on the default pool of samples; the candidate waits for promote()."""
+        """Fine-tune `base` on a sample set (set_name, None: the default pool) with an MNIST
+        replay; the candidate waits for promote()."""
         return self.start(self.jobs.start_retrain(base=base, mode="finetune",
                                                   auto_promote=False, **options))
 

@@ -10,15 +10,18 @@ from digitlab.app.model_picker import ModelPicker
 from digitlab.app.pad import DrawingPad
 from digitlab.app.panels import HistoryStrip, counts_html, prediction_html, reading_html
 from digitlab.app.retrain_view import RetrainView
+from digitlab.app.review_view import ReviewView
 from digitlab.app.saving import SampleActions
 from digitlab.app.session import DEFAULT_MODEL, DrawingSession, NoModelError
 from digitlab.app.state import AppState
 from digitlab.ink import EmptyImageError
 from digitlab.registry import ModelRef
 from digitlab.retrain_job import RetrainJobs
+from digitlab.review import ReviewQueue, model_set, waiting_count
 
 # Canvas pixels per mode (the reference pads are 560 px); a narrower window shows them smaller.
-PAD_SIZES = {"recognise": (560, 560), "read": (840, 300), "collect": (560, 560)}
+PAD_SIZES = {"recognise": (560, 560), "read": (840, 300), "collect": (560, 560),
+             "review": (420, 420), "train": (560, 560)}
 PEN_WIDTH = 36  # canvas pixels: the old 22 on a 336 pad, scaled to the 560 one
 
 
@@ -35,8 +38,8 @@ class DrawingApp:
         self.jobs = jobs or RetrainJobs(models_root=self.session.registry.root,
                                        store_path=self.session.store.path)
         predictor = self.session.predictor
-        self.state = AppState(model=None if predictor is None else str(predictor.spec),
-                              set_name=self.session.set_name)
+        self.state = AppState(model=None if predictor is None else str(predictor.spec))
+        self.state.set_name = self.session.set_name = self.model_set()
         self.notify = self.state.notify
         self.connections = 0
         recorder = self.session.recorder
@@ -48,7 +51,8 @@ class DrawingApp:
         self.pad.on_ready(self.client_ready)
         self.build(history_length)
         saving = self.saving
-        self.key_actions = {"save": saving.save, "accept": saving.accept,
+        self.key_actions = {"save": self.label_pressed, "accept": saving.accept,
+                            "later": saving.later,
                             "undo_save": saving.undo_save, "clear": self.clear,
                             "undo_stroke": self.undo_stroke,
                             "answer": self.answer}  # the actions keys.key_action names
@@ -78,19 +82,24 @@ class DrawingApp:
         controls.predict_button.on_click(lambda _: self.pressed(self.answer))
         self.retrain = RetrainView(self.jobs, self.session.registry, state, self.base_model_name,
                                    self.models.follow)
-        self.collect = CollectView(state, self.retrain.start_scratch, self.show_samples)
+        self.collect = CollectView(state, self.retrain.start_scratch, self.show_samples,
+                                   self.model_set, self.retrain.job_line)
         self.saving = saving = SampleActions(self.session, state, self.pad, self.collect,
                                              controls.line_text, self.show_waiting,
                                              self.show_samples)
+        self.review = ReviewView(ReviewQueue(self.session.store, self.session.probabilities28),
+                                 state, self.pad, controls.model_input, controls.result,
+                                 self.show_samples)
         for digit, label_button in enumerate(controls.label_buttons):
-            label_button.on_click(lambda _, digit=digit: self.pressed(saving.save, digit))
+            label_button.on_click(lambda _, digit=digit: self.pressed(self.label_pressed, digit))
         controls.accept_button.on_click(lambda _: self.pressed(saving.accept))
+        controls.later_button.on_click(lambda _: self.pressed(saving.later))
         controls.undo_save_button.on_click(lambda _: self.pressed(saving.undo_save))
         controls.save_line_button.on_click(lambda _: self.pressed(saving.save_line))
         self.history = HistoryStrip(history_length, saving.relabel,
                                     lambda sample_id: self.pressed(saving.delete, sample_id))
-        self.widget = controls.layout(self.pad.canvas, self.collect.box, self.history.box,
-                                      self.retrain.box)
+        self.widget = controls.layout(self.pad.canvas, self.collect.box, self.review.box,
+                                      self.history.box, self.retrain.box)
 
     def observe_state(self) -> None:
         """Follow the state: the session saves to the selected set, a new mode resets the pad."""
@@ -122,6 +131,8 @@ class DrawingApp:
         self.models.refresh()
         self.show_samples()
         self.retrain.resume(self.base_model_name())
+        if self.state.mode == "review":
+            self.review.start()  # the queue as it is now: cameras may have added to it
 
     def show_samples(self, change=None) -> None:
         """Show the selected set's samples: history strip, counts and the panels fed by them."""
@@ -134,9 +145,10 @@ class DrawingApp:
         if collecting:
             self.collect.refresh(counts, self.saving.last_label)
             self.controls.show_wanted(self.collect.wanted)
-        pool = store.counts(set_name=None)
-        corrections = store.counts(set_name=None, sources=["correction"])
-        self.retrain.refresh(sum(pool.values()), sum(corrections.values()))
+        name, own_set = self.base_model_name(), self.model_set()
+        labelled = store.total(set_name=own_set)
+        corrections = sum(store.counts(set_name=own_set, sources=["correction"]).values())
+        self.retrain.refresh(name, labelled, corrections, waiting_count(store, own_set))
 
     # -- pad events -------------------------------------------------------------------------
 
@@ -156,7 +168,11 @@ class DrawingApp:
         self.answer()
 
     def key_pressed(self, key: str, shift: bool, ctrl: bool, meta: bool) -> None:
-        """Keyboard shortcuts while the pad has focus (see keys.SHORTCUTS)."""
+        """Keyboard shortcuts while the pad has focus (keys.SHORTCUTS; Review has its own)."""
+        if self.state.mode == "review":
+            if not (ctrl or meta):
+                self.review.key(key)
+            return
         action = key_action(key, ctrl, meta)
         if action is not None:
             name, digit = action
@@ -167,6 +183,13 @@ class DrawingApp:
         self.session.recorder.pen_width = float(change["new"])
 
     # -- actions ----------------------------------------------------------------------------
+
+    def label_pressed(self, digit: int) -> None:
+        """A digit key or button: label the Review sample, else save the drawing with it."""
+        if self.state.mode == "review":
+            self.review.act("label", digit)
+        else:
+            self.saving.save(digit)
 
     def answer(self, quiet: bool = False) -> None:
         """Predict the digit (or read the number) and show it; explain a blank pad or no model."""
@@ -214,13 +237,24 @@ class DrawingApp:
         self.session.changed()
         self.show_waiting()
         self.notify("info", messages.MODE_HINTS[mode])
+        self.review.mode_changed(change)  # after the reset above: it shows its first sample
         self.pad.focus()
 
     def model_changed(self) -> None:
-        """Another model is in use: answer again for the drawing on the pad."""
-        if not self.session.recorder.is_empty():
+        """Another model is in use: its sample set is the one saved to and reviewed, and the
+        drawing on the pad is answered again."""
+        if self.state.mode != "collect":
+            self.state.set_name = self.model_set()
+        if self.state.mode == "review":
+            self.review.start()
+        elif not self.session.recorder.is_empty():
             self.answer(quiet=True)
+        self.show_samples()
 
     def base_model_name(self) -> str:
         """The registry name of the model in use (what a fine-tune starts from)."""
         return ModelRef.parse(self.session.model_id or DEFAULT_MODEL).name
+
+    def model_set(self) -> str | None:
+        """The sample set of the model in use: corrections go there, fine-tunes learn from it."""
+        return model_set(self.base_model_name())

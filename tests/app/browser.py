@@ -104,6 +104,14 @@ def open_page(browser, url: str):
     return page
 
 
+def choose_mode(page, name: str) -> None:
+    """Click a mode's tab ("Training", "Review", ...) and wait until it is the selected one."""
+    page.get_by_role("button", name=name, exact=True).click()
+    mode = {"Recognise a digit": "recognise", "Read a number": "read", "Train your own": "collect",
+            "Review": "review", "Training": "train"}[name]
+    page.wait_for_selector(f".dl-app.dl-mode-{mode}", timeout=10_000)  # the kernel has shown it
+
+
 def leave(page) -> None:
     """Leave the app as a closed tab does, then close the tab (headless chromium drops the
     shutdown beacon of a tab that is closed, but sends the one of a page navigated away from)."""

@@ -12,6 +12,7 @@ from digitlab.store import SampleStore
 from tests.app.browser import (
     BROWSER_MARKS,
     CUT_OFF_LABELS,
+    choose_mode,
     kernels,
     launch,
     leave,
@@ -56,11 +57,13 @@ def test_a_new_page_shows_the_store_and_the_running_job_as_they_are_now(voila_ap
     try:
         second = open_page(browser, voila_app["url"])
         second.wait_for_selector(f'.dl-source:has-text("#{newest.id}")', timeout=5_000)
-        assert "3 drawings in the default pool" in second.inner_text(".dl-app")
-        second.wait_for_selector('.dl-job-status:has-text("epoch 1 of 4")', timeout=10_000)
+        choose_mode(second, "Training")  # training is a tab: its progress beside its button
+        assert "the default pool: 3 labelled samples" in second.inner_text(".dl-app")
+        second.wait_for_selector('.dl-job-status:visible:has-text("epoch 1 of 4")', timeout=10_000)
         first.reload()  # an open page reloaded mid-job follows the job too
         wait_live(first)
-        first.wait_for_selector('.dl-job-status:has-text("epoch 1 of 4")', timeout=10_000)
+        choose_mode(first, "Training")
+        first.wait_for_selector('.dl-job-status:visible:has-text("epoch 1 of 4")', timeout=10_000)
         go.touch()
         for page in (first, second):  # the job finishes: both pages show its result card
             page.wait_for_selector(".dl-outcome", timeout=20_000)
@@ -71,6 +74,39 @@ def test_a_new_page_shows_the_store_and_the_running_job_as_they_are_now(voila_ap
         jobs.wait(job["id"], timeout=30)
     for page in (first, second):
         leave(page)
+
+
+def test_review_shows_each_waiting_sample_on_the_pad_and_takes_labels_by_key(voila_app, browser,
+                                                                           mnist):
+    (_, _), (images, labels) = mnist
+    store = SampleStore(voila_app["store"])
+    truth = {store.add(image, None, "camera", camera="door", frame_id=index).id: int(label)
+             for index, (image, label) in enumerate(zip(images[:3], labels[:3]))}
+    page = open_page(browser, voila_app["url"])
+    choose_mode(page, "Review")
+    card = page.wait_for_selector('.dl-result[data-state="review"]', timeout=10_000)
+    assert "camera door" in card.inner_text() and "3 waiting" in card.inner_text()
+    assert not page.get_by_role("button", name="Clear").is_visible()  # no drawing tools here
+    page.locator("canvas.dl-pad").click()  # the keys go to the pad; a click draws nothing
+    for _ in truth:
+        sample = int(page.get_attribute(".dl-result", "data-sample"))
+        painted = page.evaluate("""() => {  // the sample is painted on the pad's ink layer
+            const pad = document.querySelector('canvas.dl-pad');
+            const pixels = pad.getContext('2d').getImageData(0, 0, pad.width, pad.height).data;
+            let dark = 0;
+            for (let i = 0; i < pixels.length; i += 4) dark += pixels[i + 3] > 0 && pixels[i] < 128;
+            return dark;
+        }""")
+        assert painted > 100
+        page.keyboard.press(str(truth[sample]))
+        page.wait_for_function("(before) => document.querySelector('.dl-result').dataset.sample"
+                               " !== before", arg=str(sample), timeout=10_000)
+    page.wait_for_selector('.dl-result[data-state="review-empty"]', timeout=10_000)
+    assert [store.get(sample_id).label for sample_id in truth] == list(truth.values())
+    page.keyboard.press("Backspace")  # the last answer taken back: that sample waits again
+    page.wait_for_selector('.dl-result[data-state="review"]', timeout=10_000)
+    assert store.get(sample).label is None  # the last one labelled
+    leave(page)
 
 
 def test_reloaded_and_left_pages_free_their_kernels(voila_app, browser):

@@ -46,7 +46,7 @@ def test_a_connecting_page_shows_the_store_and_follows_a_running_job(app):
     app.jobs.existing = dict(RUNNING)
     open_control_comm()  # a page opens: its widget manager asks for every widget's state
     assert app.history.slots[0].sample_id == newest.id
-    assert "2 drawings in the default pool" in app.retrain.summary.value
+    assert "the default pool: 2 labelled samples" in app.retrain.summary.value
     assert app.state.job["id"] == "job-0" and "epoch 2 of 5" in app.retrain.status.value
     assert app.retrain.finetune_button.disabled and "job is running" in app.message.value
     page_loads.page_loading()  # a second page does not make this app follow the job twice
@@ -124,7 +124,7 @@ def test_the_words_fit_the_numbers_and_the_mode(app, tmp_path):
     assert messages.counted(1, "drawing") == "1 drawing"
     pen(app, SHAPES[1])
     app.key_pressed("8", False, False, False)
-    assert "1 drawing in the default pool (1 correction)" in app.retrain.summary.value
+    assert "the default pool: 1 labelled sample (1 correction)" in app.retrain.summary.value
     app.pad.pen_down(100, 100)  # a tap leaves a dot on the pad
     app.pad.pen_up(100, 100)
     assert "blank" not in app.message.value and "dot" in app.message.value

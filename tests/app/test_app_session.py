@@ -84,7 +84,7 @@ def test_save_undo_relabel_and_delete_update_the_store(session):
     corrected = session.save(1)
     assert (corrected.source, corrected.predicted, corrected.corrected) == ("correction", 7, True)
     stored = store.get(corrected.sample_id)
-    assert stored.label == 1 and stored.model_version == "fake@1"
+    assert stored.label == 1 and stored.model_version == "digits@1"
     assert stored.original_png.startswith(b"\x89PNG") and stored.image.shape == (28, 28)
     assert session.counts()[1] == 1 and session.counts()[7] == 1
     assert [sample.id for sample in session.history()] == [corrected.sample_id, agreed.sample_id]

@@ -123,7 +123,7 @@ def test_a_running_job_is_explained(app):
 
 def test_views_show_the_app_state(app):
     state = app.state
-    assert (state.mode, state.set_name, state.model, state.job) == ("recognise", None, "fake", None)
+    assert (state.mode, state.set_name, state.model, state.job) == ("recognise", None, "digits", None)
     state.mode = "collect"
     assert app.controls.mode_picker.value == "collect" and app.collect.box.layout.display == "flex"
     assert state.set_name == "my-digits" == app.session.set_name
@@ -146,7 +146,8 @@ def test_every_key_names_a_bound_action(app):
 
 def test_the_model_and_the_job_live_in_the_state(app):
     app.models.follow("digits")
-    assert app.state.model == "digits" and "Using fake@1" in app.message.value
+    assert app.state.model == "digits" and app.retrain.finetune_button.description == \
+        "Fine-tune digits on its samples"
     app.retrain.finetune_button.click()
     assert app.state.job["id"] == "job-1"
     deadline = time.monotonic() + 10

@@ -172,6 +172,49 @@ def test_migrates_a_version_one_database_and_keeps_its_data(tmp_path):
     assert store.relabel(sample.id, 8).updated is not None  # the v2 column works
 
 
+def test_version_four_keeps_ids_and_never_hands_out_a_deleted_one_again(tmp_path):
+    path = tmp_path / "v3.sqlite"
+    connection = sqlite3.connect(path, isolation_level=None)
+    for number in range(3):
+        for statement in store_module.MIGRATIONS[number]:
+            connection.execute(statement)
+    connection.execute("PRAGMA user_version = 3")
+    for index in range(1, 4):
+        image = random_image(100 + index)
+        connection.execute(
+            "INSERT INTO samples (image, label, source, created, content_hash, split, set_name) "
+            "VALUES (?, ?, 'canvas', '2024-01-01T00:00:00+00:00', ?, 'train', ?)",
+            (store_module.encode_png(image), index, store_module.content_hash(image, "bob"),
+             "bob"))
+    connection.execute("DELETE FROM samples WHERE id = 3")  # the highest id, deleted
+    connection.close()
+
+    store = SampleStore(path)
+    assert store.schema_version() == store_module.SCHEMA_VERSION == 4
+    assert [(sample.id, sample.label, sample.set_name) for sample in store.recent()] == \
+        [(2, 2, "bob"), (1, 1, "bob")]
+    assert store.add(random_image(200), 5, "upload").id == 4  # not 3: that one was deleted
+    waiting = store.add(random_image(201), None, "camera", camera="cam-1", frame_id=17)
+    assert (waiting.label, waiting.camera, waiting.frame_id, waiting.not_digit) == \
+        (None, "cam-1", 17, False)
+
+
+def test_unlabelled_samples_wait_outside_every_training_query(store):
+    store.add(random_image(1), 4, "canvas")
+    waiting = store.add(random_image(2), None, "camera", predicted=9, confidence=0.4)
+    assert store.total() == 1 and sum(store.counts().values()) == 1
+    assert store.arrays()[1].tolist() == [4] and len(store.recent()) == 1
+    before = store.fingerprint()
+    labelled = store.relabel(waiting.id, 9)
+    assert labelled.label == 9 and store.total() == 2 and store.fingerprint() != before
+    marked = store.relabel(waiting.id, None, not_digit=True)
+    assert marked.not_digit and marked.label is None and store.total() == 1
+    with pytest.raises(StoreError, match="no label"):
+        store.relabel(waiting.id, 3, not_digit=True)
+    with pytest.raises(StoreError, match="camera"):
+        store.add(random_image(3), None, "camera", camera="  ")
+
+
 def test_refuses_a_newer_schema(tmp_path):
     path = tmp_path / "future.sqlite"
     SampleStore(path)
