@@ -27,6 +27,7 @@ from digitlab.processes import free_port, port_listening, stop_process, wait_unt
 
 ROOT = Path(__file__).resolve().parent.parent
 COMMITTED_MODEL = ROOT / "models" / "digits" / "1"
+COMMITTED_READER = ROOT / "models" / "reader" / "1"
 RESULTS = ROOT / "bench" / "results" / "app.json"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -64,7 +65,10 @@ def percentiles(values: list[float]) -> dict:
 
 
 def prepare_registry(models: Path) -> str:
-    """Copy the committed default model into the temp registry (or train a tiny stand-in)."""
+    """Copy the committed default model (and line reader) into the temp registry, or train a
+    tiny stand-in model."""
+    if (COMMITTED_READER / "model.tflite").exists():
+        shutil.copytree(COMMITTED_READER, models / "reader" / "1")
     if (COMMITTED_MODEL / "model.tflite").exists():
         shutil.copytree(COMMITTED_MODEL, models / "digits" / "1")
         return "committed digits@1"
@@ -176,7 +180,7 @@ def take_screenshots(page, folder: Path) -> list[str]:
         page.wait_for_timeout(600)  # let the last widget updates paint
         path = folder / f"{name}.jpg"
         page.screenshot(path=str(path), type="jpeg", quality=70, full_page=False)
-        shots.append(str(path.relative_to(ROOT)))
+        shots.append(str(path))
 
     for name, mode in (("Recognise a digit", "recognise"), ("Read a number", "read"),
                        ("Train your own", "collect"), ("Review", "review"),

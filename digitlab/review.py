@@ -104,9 +104,12 @@ class ReviewQueue:
         self.answers: list[Answer] = []
 
     def select(self, set_name: str | None) -> None:
-        """Review another set (the answers so far stay answered)."""
-        self.set_name = check_set_name(set_name)
-        self.items, self.skipped, self.answers = [], set(), []
+        """Rank a set's waiting samples afresh (the model may have changed); the answers to the
+        same set can still be taken back, another set's cannot."""
+        set_name = check_set_name(set_name)
+        if set_name != self.set_name:
+            self.answers = []
+        self.set_name, self.items, self.skipped = set_name, [], set()
         self.refill()
 
     def refill(self) -> None:

@@ -16,7 +16,8 @@ MODE_HINTS = {
     "read": "Write a number (digits may touch; several lines are read top to bottom).",
     "collect": "Draw the digit asked for and press Enter; Backspace takes a save back.",
     "review": "Label what you see: 0-9, N for not a digit, Space to skip, Backspace to undo.",
-    "train": "Fine-tune the selected model on its samples, or train a new one from a set.",
+    "train": "Fine-tune the selected model on its samples (Train your own makes a new model "
+             "from a set you draw).",
 }
 AFTER_ANSWER = {
     "recognise": "Wrong? Press the right digit key. Right? Press Enter.",

@@ -20,6 +20,7 @@ from digitlab.app.state import AppState
 from digitlab.review import ReviewItem, ReviewQueue
 from digitlab.samples import decode_png
 
+SURE_MARGIN = 0.5  # above this the card does not offer a runner-up
 REVIEW_KEYS = {"n": "not_digit", "N": "not_digit", " ": "skip", "Backspace": "undo"}
 
 
@@ -43,10 +44,12 @@ def item_html(item: ReviewItem | None, waiting: int, done: int) -> str:
     origin = (f"camera {html.escape(sample.camera)}, frame {sample.frame_id}"
               if sample.camera else f"a {html.escape(sample.source)} sample")
     second = int(np.argsort(item.probabilities)[-2])
+    doubt = (f"{article(item.guess)} or {article(second)}?" if item.margin < SURE_MARGIN
+             else "fairly sure, but check")
     return (f'<div class="dl-result dl-unsure-card" data-digit="{item.guess}" data-state="review" '
             f'data-sample="{sample.id}"><div class="dl-caption">The model guesses</div>'
             f'<div class="dl-digit">{item.guess}</div><div class="dl-unsure">'
-            f"{article(item.guess)} or {article(second)}? margin {item.margin:.2f}</div>"
+            f"{doubt} · margin {item.margin:.2f}</div>"
             f'<div class="dl-hint">#{sample.id} · from {origin}</div>'
             f'<div class="dl-hint dl-review-count" data-waiting="{waiting}" data-done="{done}">'
             f"{waiting} waiting · {counted(done, 'label')} given here</div></div>")

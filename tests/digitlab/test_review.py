@@ -73,8 +73,11 @@ def test_a_queue_reviews_one_set_only(store):
     pooled = store.add(image_with_margin(2), None, "canvas").id
     queue = ReviewQueue(store, oracle)
     assert queue.current.sample.id == pooled and queue.waiting() == 1
+    queue.answer(2)
+    queue.select(None)  # the same set again (after a mode switch): its answers can be undone
+    assert queue.undo().item.sample.id == pooled
     queue.select("alice")
-    assert queue.current.sample.set_name == "alice"
+    assert queue.current.sample.set_name == "alice" and queue.undo() is None
     assert [s.id for s in waiting_samples(store, None, exclude={pooled})] == []
 
 
