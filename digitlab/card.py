@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -69,7 +70,8 @@ def evaluated_card(model, training: dict, held_out, what: str, evaluation: Evalu
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Command line: `digitlab evaluate MODEL [--out DIR]` prints metrics and saves plots."""
+    """Command line: `digitlab evaluate MODEL [--on FOLDER|store:SET] [--out DIR]` prints metrics
+    and saves plots (on MNIST test into the model's card; on your own set into DIR only)."""
     import keras
 
     from digitlab.data import load_mnist
@@ -77,8 +79,14 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = argparse.ArgumentParser(prog="digitlab evaluate", description=main.__doc__)
     parser.add_argument("model", nargs="?", default="digits", help="registry name, name@version or path")
-    parser.add_argument("--out", type=Path, default=None, help="folder for plots (default: the model's)")
+    parser.add_argument("--out", type=Path, default=None, help="folder for plots (default: the "
+                        "model's; with --on, its evaluations/<set name>/)")
+    parser.add_argument("--on", metavar="FOLDER|store:SET",
+                        help="evaluate on your own labelled images instead of MNIST test: a "
+                             "folder of <digit>/<name>.png, or store:, store:NAME, store:*")
     arguments = parser.parse_args(argv)
+    if arguments.on:
+        return evaluate_on(arguments.model, arguments.on, arguments.out)
     folder, model_id, _ = resolve_model(arguments.model)
     folder = folder.parent if folder.is_file() else folder
     model = keras.saving.load_model(folder / "model.keras", compile=False)
@@ -95,6 +103,39 @@ def main(argv: list[str] | None = None) -> int:
     print(json.dumps({"model": model_id, "accuracy": evaluation.accuracy,
                       "ece": evaluation.expected_calibration_error(),
                       "calibration": card.calibration, "plots": str(out)}, indent=2))
+    return 0
+
+
+def evaluate_on(spec: str, source: str, out: Path | None = None) -> int:
+    """Evaluate a model on a labelled folder or store set: print the metrics, save the plots
+    (the model's card is not touched: it describes MNIST)."""
+    import keras
+
+    from digitlab.labelled_sets import load_labelled
+    from digitlab.predict import resolve_model
+
+    folder, model_id, _ = resolve_model(spec)
+    folder = folder.parent if folder.is_file() else folder
+    try:
+        labelled = load_labelled(source)
+    except ValueError as error:  # a wrong path, an empty set: say so, no traceback
+        print(f"digitlab evaluate: {error}", file=sys.stderr)
+        return 2
+    model = keras.saving.load_model(folder / "model.keras", compile=False)
+    evaluation = evaluate(model, labelled.images, labelled.labels)
+    slug = "".join(c if c.isalnum() or c in "-_" else "_" for c in Path(str(source)).name
+                   or str(source)).strip("_") or "set"
+    out = out or folder / "evaluations" / slug
+    out.mkdir(parents=True, exist_ok=True)
+    for name, content in evaluation_plots(evaluation).items():
+        (out / name).write_bytes(content)
+    summary = evaluation.summary()
+    report = {"model": model_id, "on": labelled.name, "count": summary["count"],
+              "accuracy": summary["accuracy"], "ece": summary["ece"],
+              "per_class": summary["per_class"], "skipped": labelled.skipped,
+              "skipped_files": labelled.skipped_files, "plots": str(out)}
+    (out / "evaluation.json").write_text(json.dumps(report, indent=2) + "\n")
+    print(json.dumps(report, indent=2))
     return 0
 
 

@@ -7,7 +7,7 @@ import pytest
 from matplotlib.figure import Figure
 
 from digitlab import plots
-from digitlab.evaluate import Evaluation, mean_and_std
+from digitlab.evaluate import Evaluation, evaluate, mean_and_std
 
 
 def one_hot_probabilities(predicted, confidence):
@@ -83,3 +83,44 @@ def test_calibration_comes_from_held_out_images_or_says_it_is_the_default(small_
     fallback = held_out_calibration(small_trained_model.model, few, "sample holdout")
     assert fallback["uncertain_threshold"] == DEFAULT_UNCERTAIN_THRESHOLD
     assert fallback["measured_on"].startswith("default: only 99 held-out images")
+
+
+def test_evaluate_on_a_labelled_folder_or_store_set_matches_the_direct_evaluation(
+        mnist, tmp_path, capsys, monkeypatch):
+    import json
+
+    import keras
+
+    from digitlab.card import main
+    from digitlab.samples import encode_png
+    from digitlab.store import SampleStore
+    from tests.app.helpers import COMMITTED_MODEL
+
+    (_, _), (x_test, y_test) = mnist
+    images, labels = x_test[:40], y_test[:40]
+    folder = tmp_path / "writers"
+    for index, (image, label) in enumerate(zip(images, labels)):
+        (folder / str(label)).mkdir(parents=True, exist_ok=True)
+        (folder / str(label) / f"{index}.png").write_bytes(encode_png(image))
+    (folder / "notes.txt").write_text("not an image")  # skipped and reported, not guessed
+    (folder / "3" / "broken.png").write_bytes(b"\x89PNG broken")
+    model = keras.saving.load_model(COMMITTED_MODEL / "model.keras", compile=False)
+    oracle = evaluate(model, images, labels)
+
+    assert main([str(COMMITTED_MODEL), "--on", str(folder), "--out", str(tmp_path / "out")]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["count"] == 40 and report["accuracy"] == pytest.approx(oracle.accuracy)
+    assert report["skipped"] == 2 and any("broken.png" in line for line in report["skipped_files"])
+    assert (tmp_path / "out" / "confusion_matrix.png").exists()
+    assert json.loads((tmp_path / "out" / "evaluation.json").read_text())["count"] == 40
+
+    monkeypatch.setenv("DIGITLAB_DATA_DIR", str(tmp_path / "data"))
+    store = SampleStore()
+    for image, label in zip(images[:20], labels[:20]):
+        store.add(image, int(label), "upload", set_name="alice")
+    assert main([str(COMMITTED_MODEL), "--on", "store:alice", "--out", str(tmp_path / "s")]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["count"] == 20 and "set 'alice'" in report["on"]
+    assert report["accuracy"] == pytest.approx(evaluate(model, images[:20], labels[:20]).accuracy)
+    assert main([str(COMMITTED_MODEL), "--on", "store:nobody"]) == 2
+    assert "no labelled images" in capsys.readouterr().err
