@@ -71,16 +71,27 @@ def main() -> None:
     (_, _), (x_test, y_test) = load_mnist()
     predictor = Predictor.load(arguments.model)
     prepared = x_test.astype(np.float32) / 255.0
-    report = {"model": predictor.model_id, "backend": type(predictor.backend).__name__}
+    report = {"model": predictor.model_id, "backend": type(predictor.backend).__name__,
+              "rejector": predictor.rejector.model_id if predictor.rejector else None}
 
     for image in prepared[:200]:  # warm-up
         predictor.predict_one(image)
     report["single_image"] = percentiles(time_calls(predictor.predict_one, list(prepared[:3000])))
+    if predictor.rejector is not None:  # what "not a digit" costs: the same without it
+        plain = Predictor.load(arguments.model, rejector=None)
+        report["single_image_without_rejector"] = percentiles(
+            time_calls(plain.predict_one, list(prepared[:3000])))
     batches = [prepared[i:i + 256] for i in range(0, 256 * 20, 256)]
     started = time.perf_counter()
     for batch in batches:
         predictor.predict(batch)
     report["batch_256_images_per_second"] = round(256 * len(batches) / (time.perf_counter() - started))
+    if predictor.rejector is not None:
+        started = time.perf_counter()
+        for batch in batches:
+            plain.predict(batch)
+        report["batch_256_images_per_second_without_rejector"] = round(
+            256 * len(batches) / (time.perf_counter() - started))
 
     drawn = canvases(x_test[:1000])
     report["canvas_280_preprocess_and_predict"] = percentiles(time_calls(predictor.predict_one, drawn))

@@ -20,6 +20,7 @@ from digitlab.ink import EmptyImageError
 from digitlab.preprocess import to_mnist
 from digitlab.reader import DEFAULT_READER, LineReader, find_reader
 from digitlab.reading import DigitReading, LineReading, Reading
+from digitlab.rejector import DEFAULT_REJECTOR, Rejector, find_rejector
 from digitlab.textlines import FoundLine, find_lines
 
 DEFAULT_MODEL = "digits"
@@ -39,6 +40,7 @@ class Prediction:
     probabilities: np.ndarray
     uncertain: bool
     image28: np.ndarray = field(repr=False)
+    not_digit: bool = False  # the rejector says it is a mark, not a digit (see digitlab.rejector)
 
     def to_dict(self) -> dict:
         """The JSON shape the server and the app show."""
@@ -48,6 +50,7 @@ class Prediction:
             "top": [{"digit": digit, "probability": round(p, 6)} for digit, p in self.top],
             "probabilities": [round(float(p), 6) for p in self.probabilities],
             "uncertain": self.uncertain,
+            "not_digit": self.not_digit,
         }
 
 
@@ -116,8 +119,11 @@ class Predictor:
 
     def __init__(self, backend, model_id: str, uncertain_threshold: float,
                  registry_name: str | None = None, spec: str | Path | None = None, backend_kind="auto",
-                 reader: LineReader | None = None, reader_spec: str | Path | None = None):
+                 reader: LineReader | None = None, reader_spec: str | Path | None = None,
+                 rejector: Rejector | None = None, rejector_spec: str | Path | None = None):
         self.backend = backend
+        self.rejector = rejector  # tells marks from digits; None: nothing is rejected
+        self.rejector_spec = rejector_spec
         self.reader = reader  # reads whole lines; None: lines are cut into digits first
         self.reader_spec = reader_spec
         self.model_id = model_id
@@ -131,16 +137,20 @@ class Predictor:
 
     @classmethod
     def load(cls, spec: str | Path = DEFAULT_MODEL, backend: str = "auto",
-             reader: str | Path | None = DEFAULT_READER) -> Predictor:
-        """Load a registry name ("digits", "digits@2") or a model folder/file, and the line reader.
+             reader: str | Path | None = DEFAULT_READER,
+             rejector: str | Path | None = DEFAULT_REJECTOR) -> Predictor:
+        """Load a registry name ("digits", "digits@2") or a model folder/file, the line reader
+        and the rejector.
 
         reader names the line-reading model (None: none; a missing one is no error, numbers
-        are then read by cutting them into digits).
+        are then read by cutting them into digits); rejector the "not a digit" model (None or
+        missing: nothing is rejected).
         """
         path, model_id, registry_name = resolve_model(spec)
         return cls(load_backend(path, backend), model_id, read_threshold(path),
                    registry_name=registry_name, spec=spec, backend_kind=backend,
-                   reader=find_reader(reader, backend), reader_spec=reader)
+                   reader=find_reader(reader, backend), reader_spec=reader,
+                   rejector=find_rejector(rejector, backend), rejector_spec=rejector)
 
     def current_token(self) -> str | None:
         """The registry's change token for a model loaded by name, and its reader's (None for paths)."""
@@ -149,8 +159,9 @@ class Predictor:
         from digitlab.registry import Registry
 
         registry = Registry()
-        reader_name = self.reader.registry_name if self.reader is not None else None
-        names = [self.registry_name] + ([reader_name] if reader_name else [])
+        followed = [self.reader, self.rejector]
+        names = [self.registry_name] + [part.registry_name for part in followed
+                                        if part is not None and part.registry_name]
         return "|".join(registry.change_token(name) for name in names)
 
     def reload_if_changed(self, force: bool = False) -> bool:
@@ -164,9 +175,11 @@ class Predictor:
         token = self.current_token()
         if token == self.change_token:
             return False
-        fresh = Predictor.load(self.spec, self.backend_kind, reader=self.reader_spec)
+        fresh = Predictor.load(self.spec, self.backend_kind, reader=self.reader_spec,
+                               rejector=self.rejector_spec)
         self.backend, self.model_id, self.ref = fresh.backend, fresh.model_id, fresh.ref
         self.reader = fresh.reader if fresh.reader is not None else self.reader
+        self.rejector = fresh.rejector if fresh.rejector is not None else self.rejector
         self.uncertain_threshold, self.change_token = fresh.uncertain_threshold, token
         return True
 
@@ -200,15 +213,25 @@ class Predictor:
         return self.backend(np.asarray(batch, np.float32).reshape(-1, 28, 28, 1))
 
     def predict(self, images) -> list[Prediction]:
-        """Predict a batch: per image the digit, confidence, top-3, all 10 and 'uncertain'."""
+        """Predict a batch: per image the digit, confidence, top-3, all 10, 'uncertain' and
+        'not_digit'."""
         batch = self.prepare(images)
-        return [self.to_prediction(p, image[..., 0]) for p, image in zip(self.backend(batch), batch)]
+        marks = self.marks(batch)
+        return [self.to_prediction(p, image[..., 0], bool(mark))
+                for p, image, mark in zip(self.backend(batch), batch, marks)]
+
+    def marks(self, batch: np.ndarray) -> np.ndarray:
+        """True for each prepared image the rejector takes for a mark, not a digit."""
+        if self.rejector is None or not len(batch):
+            return np.zeros(len(batch), bool)
+        return self.rejector.rejects(batch)
 
     def predict_one(self, image) -> Prediction:
         """Predict a single image."""
         return self.predict([image])[0]
 
-    def to_prediction(self, probabilities: np.ndarray, image28: np.ndarray) -> Prediction:
+    def to_prediction(self, probabilities: np.ndarray, image28: np.ndarray,
+                      not_digit: bool = False) -> Prediction:
         """Wrap one probability vector."""
         order = np.argsort(probabilities)[::-1]
         confidence = float(probabilities[order[0]])
@@ -217,6 +240,7 @@ class Predictor:
             top=[(int(digit), float(probabilities[digit])) for digit in order[:3]],
             probabilities=np.asarray(probabilities, np.float32),
             uncertain=confidence < self.uncertain_threshold, image28=image28,
+            not_digit=not_digit,
         )
 
     def find(self, frame: np.ndarray) -> FoundDigits:
@@ -267,10 +291,11 @@ class Predictor:
         fresh = iter(self.backend(batch[unread]) if unread else [])
         predictions = iter(self.to_prediction(next(fresh) if p is None else p, image[..., 0])
                            for p, image in zip(known, batch))
+        marks = iter(self.marks(batch))  # marks that are not digits are left out of readings
         readings = []
         for frame in found:
             digits = [DigitReading(p.digit, p.confidence, box.box, p.uncertain)
-                      for box, p in zip(frame.boxes, predictions)]
+                      for box, p, mark in zip(frame.boxes, predictions, marks) if not mark]
             readings.append(Reading(text="".join(str(d.digit) for d in digits), digits=digits))
         return readings
 

@@ -20,6 +20,12 @@ LABEL_OPTIONS = [(str(digit), digit) for digit in range(10)]
 def prediction_html(prediction: Prediction, model_id: str | None) -> str:
     """The big answer, its confidence or an 'unsure' badge, and the top-3 bars."""
     digit, confidence = prediction.digit, prediction.confidence
+    if prediction.not_digit:
+        return (f'<div class="dl-result dl-unsure-card" data-digit="" data-state="not-digit" '
+                f'data-guess="{digit}"><div class="dl-caption">The model reads</div>'
+                '<div class="dl-digit">?</div><div class="dl-unsure">That doesn\'t look like a '
+                f"digit. If it is one, press its key to save it (its best guess: {digit}).</div>"
+                f'<div class="dl-model">model {html.escape(model_id or "?")}</div></div>')
     if prediction.uncertain:
         runner_up = prediction.top[1][0]
         verdict = (f'<div class="dl-unsure">Unsure: {article(digit)} or {article(runner_up)}? '

@@ -98,14 +98,18 @@ class SampleActions:
                 self.save(self.collect.wanted)
             return
         try:
-            digit = self.session.predict().digit
+            prediction = self.session.predict()
         except EmptyImageError:
             self.notify("warn", messages.nothing_to_save(self.session.recorder.is_empty()))
             return
         except NoModelError as error:
             self.notify("error", f"No model to ask: {error}")
             return
-        self.save(digit)
+        if prediction.not_digit:  # Enter means "the model is right": it named no digit
+            self.notify("warn", "The model says that is not a digit: if it is one, press its "
+                                "key to save it (L keeps it for Review).")
+            return
+        self.save(prediction.digit)
 
     def undo_save(self) -> None:
         """Backspace: delete the last sample saved in this session."""

@@ -29,8 +29,9 @@ SHAPES = {
 class FakePredictor:
     """Answers a fixed digit, but through the real preprocessing (so blank pads still raise)."""
 
-    def __init__(self, digit: int = 7, confidence: float = 0.9, model_id: str = "digits@1"):
-        self.digit, self.confidence = digit, confidence
+    def __init__(self, digit: int = 7, confidence: float = 0.9, model_id: str = "digits@1",
+                 not_digit: bool = False):
+        self.digit, self.confidence, self.not_digit = digit, confidence, not_digit
         self.model_id, self.spec = model_id, model_id.partition("@")[0]
         self.calls = 0
 
@@ -43,7 +44,7 @@ class FakePredictor:
         order = np.argsort(probabilities)[::-1]
         return Prediction(self.digit, self.confidence,
                           [(int(d), float(probabilities[d])) for d in order[:3]], probabilities,
-                          self.confidence < 0.7, image28)
+                          self.confidence < 0.7, image28, self.not_digit)
 
     def prepared_probabilities(self, batch: np.ndarray) -> np.ndarray:
         """The fixed digit first and the next one second, surer the more ink an image has."""

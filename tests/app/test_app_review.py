@@ -102,3 +102,17 @@ def test_training_is_a_tab_with_its_progress_beside_its_buttons(app):
     collect_row = app.collect.box.children[-1]
     assert app.collect.train_button in collect_row.children
     assert app.retrain.job_line in collect_row.children
+
+
+def test_a_mark_that_is_not_a_digit_is_called_so_and_enter_does_not_save_it(tmp_path):
+    fake = FakePredictor(digit=4, confidence=1.0, not_digit=True)
+    session = DrawingSession(SampleStore(tmp_path / "samples.sqlite"), FakeRegistry(tmp_path / "m"),
+                             load_predictor=lambda spec: fake)
+    app = DrawingApp(session=session, jobs=FakeJobs())
+    pen(app, SHAPES[1])
+    assert 'data-state="not-digit"' in app.result.value
+    assert "doesn't look like a digit" in app.result.value
+    app.key_pressed("Enter", False, False, False)
+    assert session.store.total() == 0 and "not a digit" in app.message.value
+    app.key_pressed("1", False, False, False)  # the user knows better: a digit key still saves
+    assert session.store.counts()[1] == 1

@@ -54,7 +54,7 @@ def test_prediction_fields(model_folder, sample_digits):
     predictions = predictor.predict(images[:50])
     assert np.mean([p.digit for p in predictions] == labels[:50]) > 0.85
     first = predictions[0].to_dict()
-    assert set(first) == {"digit", "confidence", "top", "probabilities", "uncertain"}
+    assert set(first) == {"digit", "confidence", "top", "probabilities", "uncertain", "not_digit"}
     assert [t["digit"] for t in first["top"]][0] == first["digit"] and len(first["top"]) == 3
     assert first["top"][0]["probability"] >= first["top"][1]["probability"] >= first["top"][2]["probability"]
     assert abs(sum(first["probabilities"]) - 1) < 1e-3

@@ -22,7 +22,7 @@ def data_url(data: bytes) -> str:
 def check_prediction(body: dict) -> None:
     """The /predict response shape."""
     assert set(body) == {"digit", "confidence", "top", "probabilities", "predictions",
-                         "uncertain", "model"}
+                         "uncertain", "not_digit", "model"}
     assert body["predictions"] == body["probabilities"]  # the reference server's key
     assert body["model"] == "digits@1"
     assert len(body["probabilities"]) == 10 and abs(sum(body["probabilities"]) - 1) < 1e-3

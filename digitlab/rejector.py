@@ -1,0 +1,70 @@
+"""Telling digits from marks that are not digits: the "notdigit" model and its threshold.
+
+The rejector scores a 28x28 MNIST-form image twice: a small CNN's probability that it is *not*
+a digit, trained on MNIST and canvas digits against marks drawn in code (`digitlab.negatives`,
+outlier exposure), and the image's distance to the nearest digit class in the digit model's
+features (`digitlab.digit_distance`). Its card holds one threshold per score, calibrated on
+digits it never trained on so that together they reject about 0.3 % of them; an image is not
+a digit when any score reaches its threshold. It runs beside the digit model (LiteRT, no
+TensorFlow), so a Prediction can say "that doesn't look like a digit".
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from digitlab.backends import load_backend
+
+DEFAULT_REJECTOR = "notdigit"
+DEFAULT_THRESHOLD = 0.5
+
+
+class Rejector:
+    """A loaded rejector: scores batches of prepared digits and says which are not digits."""
+
+    def __init__(self, backend, model_id: str, thresholds, registry_name: str | None = None):
+        self.backend, self.model_id = backend, model_id
+        self.thresholds = np.atleast_1d(np.asarray(thresholds, np.float32))  # one per score
+        self.registry_name = registry_name  # the name it follows to its current version, if any
+        self.backend(np.zeros((1, 28, 28, 1), np.float32))  # warm-up
+
+    @classmethod
+    def load(cls, spec: str | Path = DEFAULT_REJECTOR, backend: str = "auto") -> Rejector:
+        """Load a registry name ("notdigit", "notdigit@2") or a model folder."""
+        from digitlab.predict import resolve_model
+
+        path, model_id, registry_name = resolve_model(spec)
+        card_path = (path.parent if path.is_file() else path) / "card.json"
+        card = json.loads(card_path.read_text()) if card_path.exists() else {}
+        calibration = card.get("calibration", {})
+        thresholds = calibration.get("not_digit_thresholds",
+                                     calibration.get("not_digit_threshold", DEFAULT_THRESHOLD))
+        return cls(load_backend(path, backend), model_id, thresholds, registry_name)
+
+    def scores(self, batch: np.ndarray) -> np.ndarray:
+        """Each image's scores, (N, scores), for a (N, 28, 28, 1) float32 batch."""
+        return np.asarray(self.backend(batch), np.float32).reshape(len(batch), -1)
+
+    def rejects(self, batch: np.ndarray) -> np.ndarray:
+        """True for each image that is not a digit (any score at or above its threshold)."""
+        scores = self.scores(batch)
+        if scores.shape[1] != len(self.thresholds):
+            raise ValueError(f"the rejector gives {scores.shape[1]} scores but its card has "
+                             f"{len(self.thresholds)} thresholds")
+        return (scores >= self.thresholds).any(axis=1)
+
+
+def find_rejector(spec: str | Path | None = DEFAULT_REJECTOR,
+                  backend: str = "auto") -> Rejector | None:
+    """The rejector, or None where the registry has none (then nothing is rejected)."""
+    from digitlab.backends import ModelNotFoundError
+
+    if spec is None:
+        return None
+    try:
+        return Rejector.load(spec, backend)
+    except ModelNotFoundError:
+        return None
