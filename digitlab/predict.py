@@ -216,9 +216,18 @@ class Predictor:
         """Predict a batch: per image the digit, confidence, top-3, all 10, 'uncertain' and
         'not_digit'."""
         batch = self.prepare(images)
-        marks = self.marks(batch)
+        probabilities, marks = self.scored(batch)
         return [self.to_prediction(p, image[..., 0], bool(mark))
-                for p, image, mark in zip(self.backend(batch), batch, marks)]
+                for p, image, mark in zip(probabilities, batch, marks)]
+
+    def scored(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The digit probabilities and the marks of a prepared batch: one model call when the
+        rejector carries this very digit model, else one each."""
+        if self.rejector is not None and self.rejector.digit_model == self.model_id:
+            marks, probabilities = self.rejector.run(batch)
+            if probabilities is not None:
+                return probabilities, marks
+        return self.backend(batch), self.marks(batch)
 
     def marks(self, batch: np.ndarray) -> np.ndarray:
         """True for each prepared image the rejector takes for a mark, not a digit."""

@@ -20,13 +20,22 @@ from digitlab.backends import load_backend
 
 DEFAULT_REJECTOR = "notdigit"
 DEFAULT_THRESHOLD = 0.5
+DIGIT_CLASSES = 10
+
+
+def score_count(outputs: int) -> int:
+    """How many of a rejector's outputs are scores: the rest are the ten digit probabilities
+    of the digit model it carries (a rejector with a distance score carries one)."""
+    return outputs - DIGIT_CLASSES if outputs > DIGIT_CLASSES else outputs
 
 
 class Rejector:
     """A loaded rejector: scores batches of prepared digits and says which are not digits."""
 
-    def __init__(self, backend, model_id: str, thresholds, registry_name: str | None = None):
+    def __init__(self, backend, model_id: str, thresholds, registry_name: str | None = None,
+                 digit_model: str | None = None):
         self.backend, self.model_id = backend, model_id
+        self.digit_model = digit_model  # the digit model whose probabilities it also gives
         self.thresholds = np.atleast_1d(np.asarray(thresholds, np.float32))  # one per score
         self.registry_name = registry_name  # the name it follows to its current version, if any
         self.backend(np.zeros((1, 28, 28, 1), np.float32))  # warm-up
@@ -42,19 +51,23 @@ class Rejector:
         calibration = card.get("calibration", {})
         thresholds = calibration.get("not_digit_thresholds",
                                      calibration.get("not_digit_threshold", DEFAULT_THRESHOLD))
-        return cls(load_backend(path, backend), model_id, thresholds, registry_name)
+        return cls(load_backend(path, backend), model_id, thresholds, registry_name,
+                   card.get("digit_model"))
 
-    def scores(self, batch: np.ndarray) -> np.ndarray:
-        """Each image's scores, (N, scores), for a (N, 28, 28, 1) float32 batch."""
-        return np.asarray(self.backend(batch), np.float32).reshape(len(batch), -1)
+    def run(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """(marks, digit probabilities or None) for a (N, 28, 28, 1) float32 batch: True where
+        an image is not a digit (any score at or above its threshold)."""
+        outputs = np.asarray(self.backend(batch), np.float32).reshape(len(batch), -1)
+        scores = score_count(outputs.shape[1])
+        if scores != len(self.thresholds):
+            raise ValueError(f"the rejector gives {scores} scores but its card has "
+                             f"{len(self.thresholds)} thresholds")
+        marks = (outputs[:, :scores] >= self.thresholds).any(axis=1)
+        return marks, (outputs[:, scores:] if outputs.shape[1] > scores else None)
 
     def rejects(self, batch: np.ndarray) -> np.ndarray:
-        """True for each image that is not a digit (any score at or above its threshold)."""
-        scores = self.scores(batch)
-        if scores.shape[1] != len(self.thresholds):
-            raise ValueError(f"the rejector gives {scores.shape[1]} scores but its card has "
-                             f"{len(self.thresholds)} thresholds")
-        return (scores >= self.thresholds).any(axis=1)
+        """True for each image that is not a digit."""
+        return self.run(batch)[0]
 
 
 def find_rejector(spec: str | Path | None = DEFAULT_REJECTOR,

@@ -98,9 +98,12 @@ def rejected_share(backend, images: np.ndarray, thresholds: np.ndarray) -> float
 
 
 def scores_of(backend, images: np.ndarray) -> np.ndarray:
-    """The rejector's scores per image, (N, outputs) (backend: a digitlab.backends backend)."""
+    """The rejector's scores per image, (N, scores) (backend: a digitlab.backends backend)."""
+    from digitlab.rejector import score_count
+
     batch = np.asarray(images, np.float32).reshape(-1, 28, 28, 1)
-    return np.asarray(backend(batch)).reshape(len(batch), -1)
+    outputs = np.asarray(backend(batch)).reshape(len(batch), -1)
+    return outputs[:, :score_count(outputs.shape[1])]
 
 
 def training_set(config: RejectorConfig, mnist) -> tuple[np.ndarray, np.ndarray]:
@@ -144,8 +147,10 @@ def train_model(config: RejectorConfig, mnist, progress=print):
 
 
 def with_distance(network, digit_model, mnist, config: RejectorConfig):
-    """The rejector: the trained network's output beside the Mahalanobis distance to the
-    nearest digit class in the digit model's features (fitted on the training digits)."""
+    """The rejector: the trained network's score, the Mahalanobis distance to the nearest
+    digit class in the digit model's features (fitted on the training digits), and the digit
+    model's own ten probabilities from the same features, so that a predictor using that digit
+    model gets both answers from one call."""
     import keras
     from keras import layers
 
@@ -159,8 +164,10 @@ def with_distance(network, digit_model, mnist, config: RejectorConfig):
     fitted = np.asarray(KerasBackend(features)(x_train[:split, ..., None].astype(np.float32) / 255))
     means, precision = class_statistics(fitted, y_train[:split])
     inputs = keras.Input(shape=INPUT_SHAPE, name="image")
-    distance, weights = distance_head(features(inputs), means, precision)
-    outputs = layers.Concatenate(name="not_digit")([network(inputs), distance])
+    feature_tensor = features(inputs)
+    distance, weights = distance_head(feature_tensor, means, precision)
+    probabilities = digit_model.layers[-1](feature_tensor)  # the digit model's head, shared
+    outputs = layers.Concatenate(name="not_digit")([network(inputs), distance, probabilities])
     model = keras.Model(inputs, outputs, name="notdigit")
     set_weights(model, weights)
     return model

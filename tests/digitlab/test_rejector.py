@@ -110,7 +110,7 @@ def test_a_tiny_training_run_calibrates_each_score_and_measures(mnist, small_tra
     assert 0.0 < network_threshold < 1.0 and distance_threshold > 0
     assert card["metrics"]["rejected_validation_digits"] <= config.max_rejected + 1 / 500
     assert set(card["metrics"]["rejected_held_out_kinds"]) == set(HELD_OUT_KINDS)
-    assert model.output_shape == (None, 2)
+    assert model.output_shape == (None, 12)  # two scores, then the digit model's ten answers
 
     # the in-graph distance equals the Mahalanobis distance computed directly (the oracle)
     (x_train, y_train), (x_test, _) = mnist
@@ -121,5 +121,25 @@ def test_a_tiny_training_run_calibrates_each_score_and_measures(mnist, small_tra
     images = x_test[:20, ..., None].astype(np.float32) / 255
     f = np.asarray(features(images), np.float64)
     direct = np.min([np.einsum("ij,jk,ik->i", f - m, precision, f - m) for m in means], axis=0)
-    in_graph = np.asarray(KerasBackend(model)(images))[:, 1]
-    np.testing.assert_allclose(in_graph, direct, rtol=1e-3, atol=1e-2)
+    outputs = np.asarray(KerasBackend(model)(images))
+    np.testing.assert_allclose(outputs[:, 1], direct, rtol=1e-3, atol=1e-2)
+    np.testing.assert_allclose(outputs[:, 2:], KerasBackend(digit_model)(images), atol=1e-5)
+
+
+def test_the_committed_pair_answers_in_one_call_with_the_digit_models_own_probabilities(mnist,
+                                                                                     monkeypatch):
+    from digitlab.paths import models_dir
+
+    monkeypatch.setenv("DIGITLAB_MODELS_DIR", str(ROOT / "models"))
+    assert models_dir() == ROOT / "models"
+    fused = Predictor.load("digits", reader=None)  # digits@1 and notdigit@1, which carries it
+    assert fused.rejector.digit_model == fused.model_id == "digits@1"
+    (_, _), (x_test, _) = mnist
+    images = x_test[:300].astype(np.float32) / 255
+    own = fused.backend(images[..., None])  # the oracle: the digit model alone
+    calls = []
+    backend = fused.backend
+    monkeypatch.setattr(fused, "backend", lambda batch: calls.append(len(batch)) or backend(batch))
+    predictions = fused.predict(images)
+    assert calls == []  # the rejector's one call gave the digit probabilities too
+    np.testing.assert_allclose([p.probabilities for p in predictions], own, atol=1e-5)
