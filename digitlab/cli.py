@@ -13,6 +13,7 @@ COMMANDS = {
     "train-rejector": ("digitlab.rejector_train",
                        'train the "not a digit" rejector on drawn marks and register it'),
     "evaluate": ("digitlab.card", "evaluate a model on MNIST test (or --on your own set)"),
+    "export": ("digitlab.export", "write a model as ONNX (or TFLite / Keras), checked and carded"),
     "retrain": ("digitlab.retrain", "fine-tune on stored samples (what the app's jobs run)"),
     "app": ("digitlab.app.launch", "start the Voila drawing & correction app"),
     "serve": ("digitlab.serve.__main__", "start the HTTP + TCP camera server"),
