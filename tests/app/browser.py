@@ -150,10 +150,10 @@ def clear(page) -> None:
 SHAPES_SIDE = 336  # the pad size tests.app.helpers.SHAPES are drawn for
 
 
-def draw(page, shape, scale: float | None = None) -> None:
-    """Draw a shape's strokes on the pad with the mouse, scaled (by default) from a 336-px pad
-    to the pad as shown, so that it fills the same part of the pad at any size."""
-    box = page.locator("canvas.dl-pad").bounding_box()
+def draw(page, shape, scale: float | None = None, selector: str = "canvas.dl-pad") -> None:
+    """Draw a shape's strokes on the pad (or another canvas) with the mouse, scaled (by
+    default) from a 336-px pad to the pad as shown, so that it fills the same part at any size."""
+    box = page.locator(selector).bounding_box()
     scale = box["width"] / SHAPES_SIDE if scale is None else scale
     for stroke in shape:
         page.mouse.move(box["x"] + scale * stroke[0][0], box["y"] + scale * stroke[0][1])

@@ -76,7 +76,7 @@ def test_the_static_page_draws_and_predicts_with_no_server(node_modules, tmp_pat
     import keras
     from playwright.sync_api import sync_playwright
 
-    from tests.app.browser import launch
+    from tests.app.browser import draw, launch
     from tests.app.helpers import SHAPES
 
     model = keras.saving.load_model(COMMITTED_MODEL / "model.keras", compile=False)
@@ -87,16 +87,9 @@ def test_the_static_page_draws_and_predicts_with_no_server(node_modules, tmp_pat
             page = browser.new_page()
             page.goto((tmp_path / "index.html").as_uri())  # from disk: no server at all
             page.wait_for_selector('#digit[data-state="ready"]', timeout=30_000)
-            box = page.locator("#pad").bounding_box()
-            scale = box["width"] / 336  # the shapes are drawn for a 336-px pad
             for expected, shape in SHAPES.items():
                 page.click("#clear")
-                for stroke in shape:
-                    page.mouse.move(box["x"] + scale * stroke[0][0], box["y"] + scale * stroke[0][1])
-                    page.mouse.down()
-                    for x, y in stroke[1:]:
-                        page.mouse.move(box["x"] + scale * x, box["y"] + scale * y, steps=2)
-                    page.mouse.up()
+                draw(page, shape, selector="#pad")  # scaled from the 336-px pad they are for
                 page.wait_for_selector('#digit[data-state="answered"]', timeout=10_000)
                 assert page.inner_text("#digit") == str(expected)
         finally:
