@@ -128,3 +128,22 @@ def plot_seed_summary(results: dict[str, list[float]]) -> Figure:
     axes.set(xticks=range(len(results)), xticklabels=list(results), ylabel="MNIST test accuracy",
              ylim=(low - 0.005, 1.0), title="Accuracy over seeds (mean ± std)")
     return figure
+
+
+def plot_saliency(probabilities, images, titles=None, columns: int = 6) -> Figure:
+    """Each image beside its occlusion map (red: covering it costs the predicted digit most)."""
+    from digitlab.saliency import occlusion_map
+
+    images = list(images)
+    rows = max(1, int(np.ceil(len(images) / columns)))
+    figure = new_figure(columns * 2.2, rows * 1.3)
+    figure.suptitle("What the model looks at (occlusion: probability lost when covered)")
+    for position, image in enumerate(images):
+        saliency, digit = occlusion_map(probabilities, image)
+        for offset, (shown, colours) in enumerate(((image, "gray_r"), (saliency, "RdBu_r"))):
+            axes = figure.add_subplot(rows, 2 * columns, 2 * position + offset + 1)
+            limit = max(float(np.abs(saliency).max()), 1e-6)
+            axes.imshow(shown, cmap=colours, **({"vmin": -limit, "vmax": limit} if offset else {}))
+            axes.axis("off")
+        axes.set_title(titles[position] if titles else f"as {digit}", fontsize=8)
+    return figure
