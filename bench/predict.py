@@ -104,12 +104,9 @@ def main() -> None:
     report["accuracy"] = {"plain_mnist": plain, "redrawn_canvas_280": canvas_accuracy,
                           "gap_points": round(100 * (plain - canvas_accuracy), 3), "count": count}
 
-    import keras  # the baseline: what the reference projects do per request
+    from digitlab.predict import load_keras  # the baseline: what the reference projects do
 
-    from digitlab.predict import resolve_model
-
-    folder, _, _ = resolve_model(arguments.model)
-    model = keras.saving.load_model(folder / "model.keras", compile=False)
+    model = load_keras(arguments.model)[0]
     model.predict(prepared[:1, ..., None], verbose=0)
     baseline = percentiles(time_calls(lambda image: model.predict(image[None, ..., None], verbose=0),
                                       list(prepared[:100])))

@@ -97,6 +97,17 @@ class KerasBackend:
                                for start in range(0, len(batch), 256)])
 
 
+def load_optional(load, spec, backend: str = "auto"):
+    """load(spec, backend) for a model that may be absent (a line reader, a rejector): None
+    for no spec or where the registry has no such model."""
+    if spec is None:
+        return None
+    try:
+        return load(spec, backend)
+    except ModelNotFoundError:
+        return None
+
+
 def load_backend(path: Path, backend: str):
     """Pick LiteRT when a .tflite exists (or is asked for), else the Keras backend."""
     tflite = path if path.suffix == ".tflite" else path / "model.tflite"

@@ -72,10 +72,8 @@ def evaluated_card(model, training: dict, held_out, what: str, evaluation: Evalu
 def main(argv: list[str] | None = None) -> int:
     """Command line: `digitlab evaluate MODEL [--on FOLDER|store:SET] [--out DIR]` prints metrics
     and saves plots (on MNIST test into the model's card; on your own set into DIR only)."""
-    import keras
-
     from digitlab.data import load_mnist
-    from digitlab.predict import resolve_model
+    from digitlab.predict import load_keras, read_card
 
     parser = argparse.ArgumentParser(prog="digitlab evaluate", description=main.__doc__)
     parser.add_argument("model", nargs="?", default="digits", help="registry name, name@version or path")
@@ -87,12 +85,10 @@ def main(argv: list[str] | None = None) -> int:
     arguments = parser.parse_args(argv)
     if arguments.on:
         return evaluate_on(arguments.model, arguments.on, arguments.out)
-    folder, model_id, _ = resolve_model(arguments.model)
-    folder = folder.parent if folder.is_file() else folder
-    model = keras.saving.load_model(folder / "model.keras", compile=False)
+    model, folder, model_id = load_keras(arguments.model)
     out = arguments.out or folder
     out.mkdir(parents=True, exist_ok=True)
-    saved = json.loads((folder / "card.json").read_text()) if (folder / "card.json").exists() else {}
+    saved = read_card(folder)
     mnist = load_mnist()
     held_out = card_validation_set(saved, mnist) or (mnist[0][0][:0], mnist[0][1][:0])
     evaluation = evaluate(model, *mnist[1])
@@ -109,19 +105,15 @@ def main(argv: list[str] | None = None) -> int:
 def evaluate_on(spec: str, source: str, out: Path | None = None) -> int:
     """Evaluate a model on a labelled folder or store set: print the metrics, save the plots
     (the model's card is not touched: it describes MNIST)."""
-    import keras
-
     from digitlab.labelled_sets import load_labelled
-    from digitlab.predict import resolve_model
+    from digitlab.predict import load_keras
 
-    folder, model_id, _ = resolve_model(spec)
-    folder = folder.parent if folder.is_file() else folder
     try:
         labelled = load_labelled(source)
     except ValueError as error:  # a wrong path, an empty set: say so, no traceback
         print(f"digitlab evaluate: {error}", file=sys.stderr)
         return 2
-    model = keras.saving.load_model(folder / "model.keras", compile=False)
+    model, folder, model_id = load_keras(spec)
     evaluation = evaluate(model, labelled.images, labelled.labels)
     slug = "".join(c if c.isalnum() or c in "-_" else "_" for c in Path(str(source)).name
                    or str(source)).strip("_") or "set"

@@ -44,6 +44,12 @@ CHECK_IMAGES = 100
 NODE_MODULES = "DIGITLAB_NODE_MODULES"  # where @tensorflow/tfjs-layers is installed, for the check
 
 
+def node_modules() -> Path | None:
+    """The node_modules folder $DIGITLAB_NODE_MODULES names, if it is one."""
+    modules = os.environ.get(NODE_MODULES)
+    return Path(modules) if modules and Path(modules).is_dir() else None
+
+
 def run_tfjs(folder: Path, images) -> object | None:
     """The tf.js model's outputs in node (None without node or the tf.js packages)."""
     import shutil
@@ -52,15 +58,15 @@ def run_tfjs(folder: Path, images) -> object | None:
 
     import numpy as np
 
-    modules = os.environ.get(NODE_MODULES)
-    if shutil.which("node") is None or not modules or not Path(modules).is_dir():
+    modules = node_modules()
+    if shutil.which("node") is None or modules is None:
         return None
     with tempfile.TemporaryDirectory() as scratch:
         pixels = Path(scratch) / "images.bin"
         np.asarray(images, np.float32).tofile(pixels)
         done = subprocess.run(["node", str(Path(__file__).with_name("tfjs_check.js")), str(folder),
                                str(pixels), str(len(images))], capture_output=True, text=True,
-                              env={**os.environ, "NODE_PATH": modules}, timeout=120)
+                              env={**os.environ, "NODE_PATH": str(modules)}, timeout=120)
     if done.returncode != 0:
         raise RuntimeError(f"tf.js could not run the export: {done.stderr[-800:]}")
     return np.array(json.loads(done.stdout), np.float32).reshape(len(images), -1)
@@ -98,14 +104,12 @@ def largest_difference(model, path: Path, kind: str) -> float | None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Command line: `digitlab export MODEL --format onnx|tflite|keras`."""
+    """Command line: `digitlab export MODEL --format onnx|tfjs|tflite|keras`."""
     import argparse
     import hashlib
     import sys
 
-    import keras
-
-    from digitlab.predict import resolve_model
+    from digitlab.predict import load_keras, read_card
 
     parser = argparse.ArgumentParser(prog="digitlab export", description=main.__doc__)
     parser.add_argument("model", help="registry name, name@version or a model folder")
@@ -115,9 +119,7 @@ def main(argv: list[str] | None = None) -> int:
                              f"${NODE_MODULES} names a node_modules with @tensorflow/tfjs-layers),"
                              " tflite or keras")
     arguments = parser.parse_args(argv)
-    folder = resolve_model(arguments.model)[0]
-    folder = folder.parent if folder.is_file() else folder
-    model = keras.saving.load_model(folder / "model.keras", compile=False)
+    model, folder, model_id = load_keras(arguments.model)
     target = folder / FORMATS[arguments.format]
     try:
         if arguments.format == "onnx":
@@ -127,10 +129,9 @@ def main(argv: list[str] | None = None) -> int:
         elif arguments.format == "tfjs":
             from digitlab.tfjs_export import write_tfjs
 
-            modules = os.environ.get(NODE_MODULES)
-            write_tfjs(model, target.parent, resolve_model(arguments.model)[1],
-                       modules if modules and Path(modules).is_dir() else None)
-            if not (modules and Path(modules).is_dir()):
+            modules = node_modules()
+            write_tfjs(model, target.parent, model_id, modules)
+            if modules is None:
                 print(f"digitlab export: tfjs/index.html loads tf-core.min.js, "
                       "tf-backend-cpu.min.js and tf-layers.min.js from beside it: set "
                       f"${NODE_MODULES} to a node_modules with @tensorflow/tfjs-core, "
@@ -147,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
                                                                   arguments.format),
               "checked_on": f"the first {CHECK_IMAGES} MNIST test images"}
     card_path = folder / "card.json"
-    card = json.loads(card_path.read_text()) if card_path.exists() else {}
+    card = read_card(folder)
     card["exports"] = {**card.get("exports", {}), arguments.format: record}
     temporary = card_path.with_suffix(".json.tmp")
     temporary.write_text(json.dumps(card, indent=2, default=str) + "\n")

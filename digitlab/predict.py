@@ -14,13 +14,13 @@ from pathlib import Path
 
 import numpy as np
 
-from digitlab.backends import ModelNotFoundError, load_backend
+from digitlab.backends import ModelNotFoundError, load_backend, load_optional
 from digitlab.frames import DigitBox, find_digits
 from digitlab.ink import EmptyImageError
 from digitlab.preprocess import to_mnist
-from digitlab.reader import DEFAULT_READER, LineReader, find_reader
+from digitlab.reader import DEFAULT_READER, LineReader
 from digitlab.reading import DigitReading, LineReading, Reading
-from digitlab.rejector import DEFAULT_REJECTOR, Rejector, find_rejector
+from digitlab.rejector import DEFAULT_REJECTOR, Rejector
 from digitlab.textlines import FoundLine, find_lines
 
 DEFAULT_MODEL = "digits"
@@ -99,13 +99,31 @@ def registry_ref(model_id: str, spec: str | Path | None):
         return None
 
 
+def model_folder(spec: str | Path) -> tuple[Path, str]:
+    """The folder that holds a model (a registry name or version, a folder, or a file in one)
+    and the model's id."""
+    path, model_id, _ = resolve_model(spec)
+    return (path.parent if path.is_file() else path), model_id
+
+
+def read_card(path: Path) -> dict:
+    """The card.json of a model folder (or of the folder of a model file); {} without one."""
+    card_path = (path.parent if path.is_file() else path) / "card.json"
+    return json.loads(card_path.read_text()) if card_path.exists() else {}
+
+
+def load_keras(spec: str | Path):
+    """(Keras model, folder, model id) of a model spec, for the jobs that need TensorFlow."""
+    import keras
+
+    folder, model_id = model_folder(spec)
+    return keras.saving.load_model(folder / "model.keras", compile=False), folder, model_id
+
+
 def read_threshold(path: Path) -> float:
     """The calibrated 'uncertain' threshold from the model card, or the default."""
-    card_path = (path.parent if path.is_file() else path) / "card.json"
-    if card_path.exists():
-        card = json.loads(card_path.read_text())
-        return float(card.get("calibration", {}).get("uncertain_threshold", DEFAULT_UNCERTAIN_THRESHOLD))
-    return DEFAULT_UNCERTAIN_THRESHOLD
+    calibration = read_card(path).get("calibration", {})
+    return float(calibration.get("uncertain_threshold", DEFAULT_UNCERTAIN_THRESHOLD))
 
 
 def is_prepared(image: np.ndarray) -> bool:
@@ -149,8 +167,9 @@ class Predictor:
         path, model_id, registry_name = resolve_model(spec)
         return cls(load_backend(path, backend), model_id, read_threshold(path),
                    registry_name=registry_name, spec=spec, backend_kind=backend,
-                   reader=find_reader(reader, backend), reader_spec=reader,
-                   rejector=find_rejector(rejector, backend), rejector_spec=rejector)
+                   reader=load_optional(LineReader.load, reader, backend), reader_spec=reader,
+                   rejector=load_optional(Rejector.load, rejector, backend),
+                   rejector_spec=rejector)
 
     def current_token(self) -> str | None:
         """The registry's change token for a model loaded by name, and its reader's (None for paths)."""

@@ -87,14 +87,3 @@ class LineReader:
         return [digit_columns(greedy_decode(probabilities, BLANK), line.ink_width)
                 for probabilities, line in zip(self.probabilities(inputs), inputs)]
 
-
-def find_reader(spec: str | Path | None = DEFAULT_READER, backend: str = "auto") -> LineReader | None:
-    """The line reader, or None where the registry has none (digits are then cut and classified)."""
-    from digitlab.backends import ModelNotFoundError
-
-    if spec is None:
-        return None
-    try:
-        return LineReader.load(spec, backend)
-    except ModelNotFoundError:
-        return None

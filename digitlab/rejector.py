@@ -11,7 +11,6 @@ TensorFlow), so a Prediction can say "that doesn't look like a digit".
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -43,11 +42,10 @@ class Rejector:
     @classmethod
     def load(cls, spec: str | Path = DEFAULT_REJECTOR, backend: str = "auto") -> Rejector:
         """Load a registry name ("notdigit", "notdigit@2") or a model folder."""
-        from digitlab.predict import resolve_model
+        from digitlab.predict import read_card, resolve_model
 
         path, model_id, registry_name = resolve_model(spec)
-        card_path = (path.parent if path.is_file() else path) / "card.json"
-        card = json.loads(card_path.read_text()) if card_path.exists() else {}
+        card = read_card(path)
         calibration = card.get("calibration", {})
         thresholds = calibration.get("not_digit_thresholds",
                                      calibration.get("not_digit_threshold", DEFAULT_THRESHOLD))
@@ -69,15 +67,3 @@ class Rejector:
         """True for each image that is not a digit."""
         return self.run(batch)[0]
 
-
-def find_rejector(spec: str | Path | None = DEFAULT_REJECTOR,
-                  backend: str = "auto") -> Rejector | None:
-    """The rejector, or None where the registry has none (then nothing is rejected)."""
-    from digitlab.backends import ModelNotFoundError
-
-    if spec is None:
-        return None
-    try:
-        return Rejector.load(spec, backend)
-    except ModelNotFoundError:
-        return None

@@ -257,27 +257,23 @@ def main(argv: list[str] | None = None) -> int:
     arguments = parser.parse_args(argv)
     chosen = {option.name: getattr(arguments, option.name) for option in fields(RejectorConfig)
               if getattr(arguments, option.name) is not None}
-    import keras
+    from digitlab.predict import load_keras, read_card
 
-    from digitlab.predict import resolve_model
-
-    digit_model = network = None
+    digit_model = network = digit_model_id = None
     if not arguments.no_distance:
-        folder = resolve_model(arguments.digit_model)[0]
-        digit_model = keras.saving.load_model(folder / "model.keras", compile=False)
+        digit_model, _, digit_model_id = load_keras(arguments.digit_model)
     if arguments.network_from:
-        saved = keras.saving.load_model(Path(arguments.network_from) / "model.keras",
-                                        compile=False)
+        saved = load_keras(arguments.network_from)[0]
         network = saved.get_layer("rejector") if any(
             layer.name == "rejector" for layer in saved.layers) else saved
     result = train_rejector(RejectorConfig(**chosen), progress=lambda text: print(text, flush=True),
                             digit_model=digit_model, network=network)
     if arguments.network_from:  # where the network was trained, and how long it took
-        trained = json.loads((Path(arguments.network_from) / "card.json").read_text())
+        trained = read_card(Path(arguments.network_from))
         result["card"]["network"] = {key: trained.get(key) for key in ("name", "version",
                                                                        "config", "seconds")}
     if digit_model is not None:
-        result["card"]["digit_model"] = resolve_model(arguments.digit_model)[1]
+        result["card"]["digit_model"] = digit_model_id
     registry = Registry()
     version = registry.save(result["model"], arguments.name, result["card"])
     if arguments.promote:

@@ -11,6 +11,17 @@ from tests.app.fakes import FakeJobs, FakeRegistry
 from tests.app.helpers import FakePredictor
 
 
+@pytest.fixture(scope="module")
+def voila_app(tmp_path_factory, request):
+    """One Voila server per browser test module (preheated kernel) on a temp registry with a
+    real model and a temp store."""
+    from tests.app.browser import served_app, trained_model_unless_committed
+
+    folder = tmp_path_factory.mktemp(request.module.__name__.rsplit(".", 1)[-1])
+    with served_app(folder, trained_model_unless_committed(request)) as app:
+        yield app
+
+
 @pytest.fixture
 def app(tmp_path):
     """A DrawingApp on a temp store whose predictor always answers 7."""

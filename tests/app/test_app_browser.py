@@ -14,9 +14,7 @@ from tests.app.browser import (
     keep_screenshot,
     launch,
     pad_box,
-    served_app,
     shown_digit,
-    trained_model_unless_committed,
     wait_live,
 )
 from tests.app.helpers import SHAPES
@@ -27,13 +25,6 @@ PAD_SHOWN = """([width, height, shown]) => {
   return pad.width === width && pad.height === height
     && pad.getBoundingClientRect().width === shown;
 }"""  # the pad's canvas pixels and shown width
-
-
-@pytest.fixture(scope="module")
-def voila_app(tmp_path_factory, request):
-    """One Voila server (preheated kernel) on a temp registry with a real model and a temp store."""
-    with served_app(tmp_path_factory.mktemp("app"), trained_model_unless_committed(request)) as app:
-        yield app
 
 
 @pytest.fixture(scope="module")

@@ -17,21 +17,12 @@ from tests.app.browser import (
     launch,
     leave,
     open_page,
-    served_app,
-    trained_model_unless_committed,
     wait_for_pooled_app,
     wait_live,
 )
 
 pytestmark = BROWSER_MARKS
 SLOW_JOB = "tests.app.slow_job:run"
-
-
-@pytest.fixture(scope="module")
-def voila_app(tmp_path_factory, request):
-    """One Voila server (preheated kernel) on a temp registry with a real model and a temp store."""
-    with served_app(tmp_path_factory.mktemp("pages"), trained_model_unless_committed(request)) as app:
-        yield app
 
 
 @pytest.fixture(scope="module")
