@@ -8,7 +8,7 @@ MNIST := data/mnist.npz
 HOST ?= 127.0.0.1
 PORT ?= 8866
 
-.PHONY: install data run test lint browser bench serve notebooks clean
+.PHONY: install data run test lint browser cluster-tools cluster cluster-stop bench serve notebooks clean
 
 install: $(INSTALLED)
 
@@ -29,10 +29,21 @@ run: install data
 browser:
 	bash scripts/ensure-chromium.sh
 
+# Debian postgresql and nginx: the store and replica tests start their own servers on loopback.
+cluster-tools:
+	bash scripts/ensure-cluster-tools.sh
+
+# 2 serve replicas behind nginx (HTTP :8000, cameras :8001) on one PostgreSQL store.
+cluster: install data cluster-tools
+	$(PY) -m digitlab cluster start
+
+cluster-stop:
+	$(PY) -m digitlab cluster stop
+
 lint: install
 	$(PY) -m ruff check digitlab serve tests bench
 
-test: install data browser lint
+test: install data browser cluster-tools lint
 	$(PY) -m pytest
 
 # Tesseract 5 (apt) and RapidOCR (its own venv, bench/.venv-peers), which bench/read.py reads against.

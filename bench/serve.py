@@ -247,6 +247,27 @@ def run_noisy_neighbour(port: int, frames: list, cameras: int, fps: float, secon
     return {**report, "hostile": hostile}
 
 
+def run_cluster(arguments, environment: dict, bodies: list, frames: list) -> dict:
+    """The same /predict load and cameras through nginx in front of N replicas (one store)."""
+    from digitlab.cluster import Cluster, ClusterSpec
+
+    spec = ClusterSpec(replicas=arguments.replicas, http_port=free_port(), tcp_port=free_port(),
+                       replica_ports=[(free_port(), free_port()) for _ in range(arguments.replicas)],
+                       models_root=environment.get("DIGITLAB_MODELS_DIR"))
+    with tempfile.TemporaryDirectory() as folder:
+        cluster = Cluster(folder)
+        cluster.start(spec)
+        try:
+            rounds = [load_predict(spec.http_port, bodies, arguments.clients, arguments.seconds)
+                      for _ in range(arguments.rounds)]
+            cameras = run_cameras(spec.tcp_port, frames, arguments.cameras, arguments.fps,
+                                  arguments.camera_seconds)
+        finally:
+            cluster.stop()
+    return {"replicas": arguments.replicas, "through": "nginx (least_conn) + PostgreSQL store",
+            "predict": combine_rounds(rounds), "cameras": cameras}
+
+
 def tiny_registry(folder: Path) -> None:
     """Train the `fast` model for one epoch on 3000 images into folder/models (no default model)."""
     from digitlab.registry import Registry
@@ -267,6 +288,8 @@ def main(argv=None) -> int:
     parser.add_argument("--camera-seconds", type=float, default=20.0)
     parser.add_argument("--cameras", type=int, default=4)
     parser.add_argument("--fps", type=float, default=15.0)
+    parser.add_argument("--replicas", type=int, default=0,
+                        help="also measure N replicas behind nginx on PostgreSQL (digitlab cluster)")
     parser.add_argument("--out", default=str(RESULTS), help="JSON file to write ('' for none)")
     parser.add_argument("--reference-server", nargs=2, metavar=("PORT", "MODEL_FILE"),
                         help=argparse.SUPPRESS)  # internal: run the baseline server
@@ -336,6 +359,8 @@ def main(argv=None) -> int:
     finally:
         for process in processes.values():
             stop_process(process, timeout=30)
+    if arguments.replicas:
+        report["cluster"] = run_cluster(arguments, environment, bodies, frames)
     temporary.cleanup()
     text = json.dumps(report, indent=2)
     print(text)

@@ -12,12 +12,15 @@ COMMANDS = {
     "train-reader": ("digitlab.reader_train", "train the line reader (CRNN + CTC) and register it"),
     "train-rejector": ("digitlab.rejector_train",
                        'train the "not a digit" rejector on drawn marks and register it'),
+    "ensemble": ("digitlab.ensemble", "average 2-3 digit models into one served model"),
     "evaluate": ("digitlab.card", "evaluate a model on MNIST test (or --on your own set)"),
     "export": ("digitlab.export", "write a model as ONNX (or TFLite / Keras), checked and carded"),
     "retrain": ("digitlab.retrain", "fine-tune on stored samples (what the app's jobs run)"),
     "app": ("digitlab.app.launch", "start the Voila drawing & correction app"),
     "serve": ("digitlab.serve.__main__", "start the HTTP + TCP camera server"),
     "camera": ("digitlab.serve.camera", "stream frames from a camera or files to the server"),
+    "sweep": ("digitlab.sweep", "train many configurations on Ray Tune, register the best"),
+    "cluster": ("digitlab.cluster", "start/stop serve replicas behind nginx on one PostgreSQL store"),
 }
 
 

@@ -16,12 +16,20 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
-def write_tflite(model, path: str | Path) -> Path:
-    """Convert a Keras model to a float32 TFLite flatbuffer with a dynamic batch dimension."""
+QUANTIZE_CHOICES = (None, "dynamic-range")
+
+
+def write_tflite(model, path: str | Path, quantize: str | None = None) -> Path:
+    """Convert a Keras model to a TFLite flatbuffer with a dynamic batch dimension: float32, or
+    with int8 weights (quantize="dynamic-range": about 3x faster on CPU, a quarter the size)."""
     import tensorflow as tf
 
+    if quantize not in QUANTIZE_CHOICES:
+        raise ValueError(f"quantize must be one of {QUANTIZE_CHOICES}, got {quantize!r}")
     path = Path(path)
     converter = tf.lite.TFLiteConverter.from_keras_model(model)
+    if quantize == "dynamic-range":
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
     with contextlib.redirect_stdout(io.StringIO()):  # the converter prints its temp SavedModel
         flatbuffer = converter.convert()
     path.write_bytes(flatbuffer)
@@ -136,8 +144,8 @@ def main(argv: list[str] | None = None) -> int:
                       "tf-backend-cpu.min.js and tf-layers.min.js from beside it: set "
                       f"${NODE_MODULES} to a node_modules with @tensorflow/tfjs-core, "
                       "-backend-cpu and -layers 4.22 to copy them", file=sys.stderr)
-        elif arguments.format == "tflite":
-            write_tflite(model, target)
+        elif arguments.format == "tflite":  # as the card says it was built (int8 weights or not)
+            write_tflite(model, target, read_card(folder).get("litert", {}).get("quantize"))
         elif not target.exists():
             model.save(target)
     except (ValueError, ImportError) as error:  # an unsupported layer, onnx not installed

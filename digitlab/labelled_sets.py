@@ -50,7 +50,7 @@ def from_store(set_name: str | None, store=None) -> LabelledSet:
     store = store or SampleStore()
     images, labels = store.arrays(set_name=set_name)
     where = "the default pool" if set_name is None else f"set {set_name!r}"
-    return LabelledSet(f"{where} of {store.path}", images, labels.astype(np.int64))
+    return LabelledSet(f"{where} of {store}", images, labels.astype(np.int64))
 
 
 def from_folder(folder: Path) -> LabelledSet:

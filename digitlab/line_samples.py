@@ -89,7 +89,7 @@ class LineSamples:
             connection.execute(
                 "INSERT INTO line_samples (image, original, text, source, predicted, confidence, "
                 "model_version, created, content_hash, split, set_name) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (content_hash) DO NOTHING",
                 (encode_png(image), original_png, text, source, predicted,
                  None if confidence is None else float(confidence), model_version, utc_now(),
                  hash_hex, split_for(hash_hex), set_name))

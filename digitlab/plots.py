@@ -113,8 +113,10 @@ def plot_digits(images, labels=None, columns: int = 10, title: str | None = None
     return figure
 
 
-def plot_seed_summary(results: dict[str, list[float]]) -> Figure:
-    """Per-architecture test accuracy over seeds: mean ± std bars with the individual runs."""
+def plot_seed_summary(results: dict[str, list[float]], metric: str = "MNIST test accuracy",
+                      title: str = "Accuracy over seeds (mean ± std)") -> Figure:
+    """Per-setting accuracy over seeds (test, or validation for sweeps): mean ± std bars with
+    the individual runs."""
     figure = new_figure(5, 3.2)
     axes = figure.add_subplot()
     for position, values in enumerate(results.values()):
@@ -125,8 +127,8 @@ def plot_seed_summary(results: dict[str, list[float]]) -> Figure:
         axes.annotate(f"{values.mean():.2%}±{std:.2%}", (position, values.mean()),
                       textcoords="offset points", xytext=(0, 10), ha="center", fontsize=8)
     low = min(min(v) for v in results.values())
-    axes.set(xticks=range(len(results)), xticklabels=list(results), ylabel="MNIST test accuracy",
-             ylim=(low - 0.005, 1.0), title="Accuracy over seeds (mean ± std)")
+    axes.set(xticks=range(len(results)), xticklabels=list(results), ylabel=metric,
+             ylim=(low - 0.005, 1.0), title=title)
     return figure
 
 

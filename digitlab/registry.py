@@ -202,7 +202,7 @@ class Registry:
             from digitlab.export import write_tflite
 
             model.save(temp / "model.keras")
-            write_tflite(model, temp / "model.tflite")
+            write_tflite(model, temp / "model.tflite", card.get("litert", {}).get("quantize"))
             for filename, content in (files or {}).items():
                 if isinstance(content, (bytes, bytearray)):
                     (temp / filename).write_bytes(content)

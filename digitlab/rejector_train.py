@@ -156,17 +156,23 @@ def with_distance(network, digit_model, mnist, config: RejectorConfig):
 
     from digitlab.backends import KerasBackend
     from digitlab.digit_distance import class_statistics, distance_head, feature_model, set_weights
+    from digitlab.ensemble import ensemble_members
     from digitlab.models import INPUT_SHAPE
 
     (x_train, y_train), _ = mnist
     split = len(x_train) - config.validation_digits
-    features = feature_model(digit_model)
+    members = ensemble_members(digit_model)  # an ensemble: the distance uses its first member
+    source = members[0] if members else digit_model
+    features = feature_model(source)
     fitted = np.asarray(KerasBackend(features)(x_train[:split, ..., None].astype(np.float32) / 255))
     means, precision = class_statistics(fitted, y_train[:split])
     inputs = keras.Input(shape=INPUT_SHAPE, name="image")
     feature_tensor = features(inputs)
     distance, weights = distance_head(feature_tensor, means, precision)
-    probabilities = digit_model.layers[-1](feature_tensor)  # the digit model's head, shared
+    probabilities = source.layers[-1](feature_tensor)  # the digit model's head, shared
+    if members:  # ... averaged with the other members, as the ensemble itself does
+        probabilities = layers.Average(name="ensemble_probabilities")(
+            [probabilities, *(member(inputs) for member in members[1:])])
     outputs = layers.Concatenate(name="not_digit")([network(inputs), distance, probabilities])
     model = keras.Model(inputs, outputs, name="notdigit")
     set_weights(model, weights)
@@ -259,9 +265,9 @@ def main(argv: list[str] | None = None) -> int:
               if getattr(arguments, option.name) is not None}
     from digitlab.predict import load_keras, read_card
 
-    digit_model = network = digit_model_id = None
+    digit_model = network = digit_model_id = digit_folder = None
     if not arguments.no_distance:
-        digit_model, _, digit_model_id = load_keras(arguments.digit_model)
+        digit_model, digit_folder, digit_model_id = load_keras(arguments.digit_model)
     if arguments.network_from:
         saved = load_keras(arguments.network_from)[0]
         network = saved.get_layer("rejector") if any(
@@ -274,6 +280,9 @@ def main(argv: list[str] | None = None) -> int:
                                                                        "config", "seconds")}
     if digit_model is not None:
         result["card"]["digit_model"] = digit_model_id
+        litert = read_card(digit_folder).get("litert")  # fused: its LiteRT file is built alike
+        if litert:
+            result["card"]["litert"] = litert
     registry = Registry()
     version = registry.save(result["model"], arguments.name, result["card"])
     if arguments.promote:

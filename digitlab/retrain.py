@@ -32,7 +32,7 @@ from digitlab.gate import (
     validation_images,
 )
 from digitlab.registry import Registry, check_name
-from digitlab.store import SampleStore
+from digitlab.store import SampleStore, redacted
 
 MODES = ("finetune", "scratch")
 RENAMED_OPTIONS = {"check_mnist": "check_validation", "max_mnist_drop": "max_validation_drop"}
@@ -192,7 +192,7 @@ def retrain(options: RetrainOptions | None = None, store: SampleStore | None = N
     card.metrics.update({"holdout_accuracy": after["holdout"],
                          "samples_accuracy": after["samples"]})
     card.data["samples"] = {
-        "store": str(store.path), "set_name": options.set_name, "train_count": int(len(y_samples)),
+        "store": redacted(store.location), "set_name": options.set_name, "train_count": int(len(y_samples)),
         "holdout_count": int(len(holdout[1])), "mnist_replay": replay_count, **fingerprints}
     validation_split = None if split is None else {
         "model": reference, "settings": split, "count": int(len(validation[1]))}

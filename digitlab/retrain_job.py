@@ -7,11 +7,14 @@ the other.
 
 from __future__ import annotations
 
+import threading
+import time
+import zlib
 from pathlib import Path
 
-from digitlab.jobs import JobError, JobManager
-from digitlab.paths import data_dir, models_dir
-from digitlab.store import STORE_FILENAME
+from digitlab.jobs import JobAlreadyRunningError, JobError, JobManager
+from digitlab.paths import models_dir
+from digitlab.store_backends import is_postgres, store_location
 
 TARGET = "digitlab.retrain_job:run"
 
@@ -23,8 +26,7 @@ class RetrainJobs(JobManager):
                  store_path: str | Path | None = None, mnist_path: str | Path | None = None):
         super().__init__(runs_root)
         self.models_root = Path(models_root) if models_root is not None else models_dir()
-        self.store_path = Path(store_path) if store_path is not None \
-            else data_dir() / STORE_FILENAME
+        self.store_path = store_location(store_path)  # a path or a postgresql:// URL
         self.mnist_path = Path(mnist_path) if mnist_path is not None else None
 
     def start_retrain(self, base: str = "digits", **options) -> dict:
@@ -39,7 +41,61 @@ class RetrainJobs(JobManager):
         request = {"retrain": {**given, "base": base}, "store_path": str(self.store_path),
                    "models_root": str(self.models_root),
                    "mnist_path": str(self.mnist_path) if self.mnist_path else None}
-        return self.start(TARGET, request, lock_name=checked.target())
+        name = checked.target()
+        if not is_postgres(self.store_path):  # one machine: the job's file lock is enough
+            return self.start(TARGET, request, lock_name=name)
+        lock = StoreLock(self.store_path, f"retrain:{name}")
+        if not lock.acquire():
+            running = self.active(name)
+            where = f"here (job {running['id']})" if running else "on another replica"
+            raise JobAlreadyRunningError(f"a job for {name!r} is already running {where}; "
+                                         "wait for it or cancel it")
+        try:
+            status = self.start(TARGET, request, lock_name=name)
+        except BaseException:
+            lock.release()
+            raise
+        lock.release_when(lambda: not self.alive(status["id"]))
+        return status
+
+
+class StoreLock:
+    """A PostgreSQL advisory lock, held by this process (on its own connection) while a job runs.
+
+    Replicas on other machines share the store but not the runs folder's file locks; the
+    database refuses them the same lock. It is dropped when the job ends or this process dies.
+    """
+
+    def __init__(self, url: str, name: str):
+        self.url, self.name = url, name
+        self.key = zlib.crc32(name.encode()) - 2**31  # a stable signed 32-bit key
+        self.connection = None
+
+    def acquire(self) -> bool:
+        """Take the lock now if no one holds it; True when taken."""
+        import psycopg
+
+        self.connection = psycopg.connect(self.url, autocommit=True, connect_timeout=10)
+        if self.connection.execute("SELECT pg_try_advisory_lock(1684628340, %s)",
+                                   (self.key,)).fetchone()[0]:
+            return True
+        self.release()
+        return False
+
+    def release(self) -> None:
+        """Let go of the lock (closing the session drops it)."""
+        if self.connection is not None:
+            self.connection.close()
+            self.connection = None
+
+    def release_when(self, finished, poll_seconds: float = 0.5) -> None:
+        """Release from a watcher thread once finished() is true (the job has exited)."""
+        def watch():
+            while not finished():
+                time.sleep(poll_seconds)
+            self.release()
+
+        threading.Thread(target=watch, name=f"lock {self.name}", daemon=True).start()
 
 
 def run(request: dict, progress) -> dict:

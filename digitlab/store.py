@@ -12,17 +12,11 @@ A sample may wait for its label (``label=None``: a camera crop or a drawing put 
 from __future__ import annotations
 
 import hashlib
-import os
-import sqlite3
-import threading
-import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
-from digitlab.paths import data_dir
 from digitlab.records import utc_now
 from digitlab.samples import (  # noqa: F401 (re-exported: the store's public names)
     ALL_SETS,
@@ -45,85 +39,61 @@ from digitlab.samples import (  # noqa: F401 (re-exported: the store's public na
     split_for,
     to_uint8_image,
 )
-from digitlab.store_schema import COLUMNS, MIGRATIONS, SCHEMA_VERSION
+from digitlab.store_backends import (  # noqa: F401 (re-exported)
+    STORE_FILENAME,
+    open_backend,
+    redacted,
+    store_location,
+)
+from digitlab.store_schema import COLUMNS, SCHEMA_VERSION  # noqa: F401 (re-exported)
 
-STORE_FILENAME = "samples.sqlite"
-BUSY_TIMEOUT_SECONDS = 30.0
 DIGIT_FOLDERS = {str(digit) for digit in range(10)}
 
 
 class SampleStore:
-    """The sample database; each thread and process uses its own connection, so all may share it."""
+    """The sample database; each thread and process uses its own connection, so all may share it.
 
-    def __init__(self, path: str | Path | None = None):
-        self.path = Path(path) if path is not None else data_dir() / STORE_FILENAME
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.local = threading.local()
+    location: a path or ``sqlite:///path`` (default: $DIGITLAB_STORE_URL, else
+    data_dir()/samples.sqlite) or a ``postgresql://`` URL (see `digitlab.store_backends`).
+    """
+
+    def __init__(self, location: str | Path | None = None):
+        self.backend = open_backend(location)
+        self.path = self.backend.path  # the SQLite file; None on PostgreSQL
+        self.location = self.backend.location  # what another process opens the same store by
         self.migrate()
 
     def __repr__(self) -> str:
-        return f"SampleStore({str(self.path)!r})"
+        return f"SampleStore({redacted(self.location)!r})"
+
+    @property
+    def dialect(self) -> str:
+        """sqlite or postgresql."""
+        return self.backend.dialect
 
     def close(self) -> None:
         """Close this thread's connection (another call opens a new one)."""
-        if getattr(self.local, "pid", None) == os.getpid():
-            self.local.connection.close()
-        self.local.pid = None
+        self.backend.close()
 
-    @contextmanager
-    def connect(self) -> Iterator[sqlite3.Connection]:
-        """This thread's connection (opened once per thread and process, with a busy timeout)."""
-        if getattr(self.local, "pid", None) != os.getpid():  # never reuse one across fork
-            connection = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_SECONDS,
-                                         isolation_level=None, check_same_thread=False)
-            connection.row_factory = sqlite3.Row
-            connection.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_SECONDS * 1000)}")
-            connection.execute("PRAGMA synchronous = NORMAL")  # durable across crashes in WAL
-            self.local.connection, self.local.pid = connection, os.getpid()
-        yield self.local.connection
+    def connect(self):
+        """This thread's connection (a context manager)."""
+        return self.backend.connect()
 
-    @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """A write transaction; BEGIN IMMEDIATE takes the write lock up front (no deadlocks)."""
-        with self.connect() as connection:
-            connection.execute("BEGIN IMMEDIATE")
-            try:
-                yield connection
-            except BaseException:
-                connection.execute("ROLLBACK")
-                raise
-            connection.execute("COMMIT")
+    def transaction(self):
+        """A write transaction (a context manager), rolled back when its block raises."""
+        return self.backend.transaction()
 
-    def query(self, sql: str, parameters: Sequence = ()) -> list[sqlite3.Row]:
+    def query(self, sql: str, parameters: Sequence = ()) -> list:
         """Run one read-only statement and return all rows."""
-        with self.connect() as connection:
-            return connection.execute(sql, tuple(parameters)).fetchall()
+        return self.backend.query(sql, parameters)
 
     def migrate(self) -> int:
-        """Switch to WAL and apply pending migrations in one transaction; return the version."""
-        with self.connect() as connection:
-            for attempt in range(100):  # a concurrent first open may hold the lock briefly
-                try:
-                    connection.execute("PRAGMA journal_mode = WAL")
-                    break
-                except sqlite3.OperationalError:
-                    if attempt == 99:
-                        raise
-                    time.sleep(0.05)
-        with self.transaction() as connection:
-            version = connection.execute("PRAGMA user_version").fetchone()[0]
-            if version > SCHEMA_VERSION:
-                raise StoreVersionError(f"{self.path} has schema version {version}, newer than "
-                                        f"this digitlab knows ({SCHEMA_VERSION}); update digitlab")
-            for number in range(version, SCHEMA_VERSION):
-                for statement in MIGRATIONS[number]:
-                    connection.execute(statement)
-                connection.execute(f"PRAGMA user_version = {number + 1}")
-        return SCHEMA_VERSION
+        """Apply pending schema migrations in one transaction; return the version."""
+        return self.backend.migrate()
 
     def schema_version(self) -> int:
-        """The database's PRAGMA user_version."""
-        return self.query("PRAGMA user_version")[0][0]
+        """The database's schema version."""
+        return self.backend.schema_version()
 
     def add(self, image28, label: int | None, source: str, original_png: bytes | None = None,
             predicted: int | None = None, confidence: float | None = None,
@@ -146,21 +116,23 @@ class SampleStore:
             row = connection.execute(select, (hash_hex,)).fetchone()
             if row is not None:
                 return sample_from_row(row, duplicate=True)
-            connection.execute(
+            # another writer may add the same image meanwhile (PostgreSQL): then it is a duplicate
+            inserted = connection.execute(
                 "INSERT INTO samples (image, original, label, source, predicted, confidence, "
                 "model_version, created, content_hash, split, set_name, camera, frame_id) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (content_hash) DO NOTHING",
                 (encode_png(image), None if original_png is None else bytes(original_png), label,
                  source, predicted, confidence, model_version, utc_now(), hash_hex,
                  split_for(hash_hex), set_name, camera,
-                 None if frame_id is None else int(frame_id)))
-            return sample_from_row(connection.execute(select, (hash_hex,)).fetchone())
+                 None if frame_id is None else int(frame_id))).rowcount
+            return sample_from_row(connection.execute(select, (hash_hex,)).fetchone(),
+                                   duplicate=inserted == 0)
 
     def get(self, sample_id: int) -> Sample:
         """The sample with this id, or SampleNotFoundError."""
         rows = self.query(f"SELECT {COLUMNS} FROM samples WHERE id = ?", (int(sample_id),))
         if not rows:
-            raise SampleNotFoundError(f"no sample with id {sample_id} in {self.path}")
+            raise SampleNotFoundError(f"no sample with id {sample_id} in {self}")
         return sample_from_row(rows[0])
 
     def delete(self, sample_id: int) -> bool:
@@ -181,7 +153,7 @@ class SampleStore:
             if connection.execute(
                     "UPDATE samples SET label = ?, not_digit = ?, updated = ? WHERE id = ?",
                     (label, int(bool(not_digit)), utc_now(), int(sample_id))).rowcount == 0:
-                raise SampleNotFoundError(f"no sample with id {sample_id} in {self.path}")
+                raise SampleNotFoundError(f"no sample with id {sample_id} in {self}")
         return self.get(sample_id)
 
     def filter_clause(self, set_name: str | None, split: str | None = None,
@@ -203,7 +175,7 @@ class SampleStore:
         if sources is not None:
             sources = [sources] if isinstance(sources, str) else sources
             sources = [check_source(source) for source in sources]
-            clauses.append(f"source IN ({', '.join('?' * len(sources))})" if sources else "0")
+            clauses.append(f"source IN ({', '.join('?' * len(sources))})" if sources else "1 = 0")
             parameters.extend(sources)
         return " WHERE " + " AND ".join(clauses), parameters
 

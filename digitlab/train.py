@@ -22,7 +22,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from digitlab.augment import AugmentConfig, augment_batch  # noqa: E402
+from digitlab.augment import RECIPES, AugmentConfig, augment_batch  # noqa: E402
 from digitlab.data import MnistArrays, content_checksum, load_mnist, validation_split_indices  # noqa: E402
 from digitlab.models import build_model  # noqa: E402
 
@@ -292,6 +292,8 @@ def build_parser() -> argparse.ArgumentParser:
             kind = type(default) if default is not None else int
             parser.add_argument(*flags, type=kind, default=default,
                                 help=f"{help_text or name.replace('_', ' ')} (default {default})")
+    parser.add_argument("--augment-recipe", choices=sorted(RECIPES), default="standard",
+                        help="standard (digits@1's) or handwriting (slant, elastic, pen, scan)")
     parser.add_argument("--name", default="digits", help="registry name to save under")
     parser.add_argument("--promote", action="store_true", help="make the new version current")
     parser.add_argument("--out", type=Path, default=None, help="save to this folder instead of the registry")
@@ -303,7 +305,7 @@ def main(argv: list[str] | None = None) -> int:
     arguments = vars(build_parser().parse_args(argv))
     settings = {name: arguments[name] for name in COMMAND_LINE_FIELDS}
     settings["early_stopping_patience"] = settings["early_stopping_patience"] or None
-    config = TrainConfig(**settings, verbose=2)
+    config = TrainConfig(**settings, augment_config=RECIPES[arguments["augment_recipe"]](), verbose=2)
     result = train(config)
     print(f"validation accuracy {result.val_accuracy:.4%}, test accuracy {result.test_accuracy:.4%}, "
           f"{result.seconds:.0f} s")

@@ -38,7 +38,7 @@ DEFAULTS: dict[str, object] = {
     "MAX_HEADER_JSON": 4 * 1024,
     "IDLE_TIMEOUT": 30.0,
     "LEGACY_CAMERAS": True,
-    "SAMPLES_PATH": None,  # the sample store; None: data_dir()/samples.sqlite
+    "SAMPLES_PATH": None,  # the store: a path or postgresql:// URL; None: $DIGITLAB_STORE_URL or data/
     "COLLECT_UNCERTAIN": False,  # store uncertain camera digits, unlabelled, for the review queue
     "COLLECT_PER_HOUR": 120,  # at most this many collected samples per camera per hour
 }
@@ -100,6 +100,8 @@ def build_parser() -> argparse.ArgumentParser:
                              "served model's sample set, for the app's Review mode")
     parser.add_argument("--collect-per-hour", type=int, metavar="N",
                         help="most samples collected per camera per hour (default 120)")
+    parser.add_argument("--store", metavar="URL", help="sample store: a SQLite path or a "
+                        "postgresql:// URL (default $DIGITLAB_STORE_URL, else data/samples.sqlite)")
     parser.add_argument("--no-legacy", action="store_true",
                         help="refuse reference-style raw JPEG camera streams")
     return parser
@@ -116,6 +118,8 @@ def from_arguments(argv, environ: Mapping[str, str] | None = None) -> dict:
             config[key.upper()] = value
     if arguments.allow_host:
         config["ALLOWED_HOSTS"] = ",".join(arguments.allow_host)
+    if arguments.store:
+        config["SAMPLES_PATH"] = arguments.store
     if arguments.collect_uncertain:
         config["COLLECT_UNCERTAIN"] = True
     if arguments.no_legacy:

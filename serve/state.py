@@ -94,7 +94,7 @@ class ServeState:
 
     @cached_property
     def store(self):
-        """The sample store (data_dir()/samples.sqlite unless SAMPLES_PATH is set)."""
+        """The sample store: SAMPLES_PATH (a path or URL), else $DIGITLAB_STORE_URL, else data/."""
         from digitlab.store import SampleStore
 
         return SampleStore(self.config["SAMPLES_PATH"])

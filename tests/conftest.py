@@ -28,7 +28,38 @@ def isolated_dirs(tmp_path, monkeypatch):
     monkeypatch.setenv("DIGITLAB_DATA_DIR", str(data))
     monkeypatch.setenv("DIGITLAB_MODELS_DIR", str(models))
     monkeypatch.setenv("DIGITLAB_RUNS_DIR", str(runs))
+    monkeypatch.delenv("DIGITLAB_STORE_URL", raising=False)
     return tmp_path
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A real PostgreSQL on 127.0.0.1 for this test run (scripts/ensure-postgres.sh installs it)."""
+    import shutil
+    import tempfile
+
+    from digitlab.pg_local import LocalPostgres, PostgresUnavailable
+
+    try:
+        import psycopg  # noqa: F401
+        server = LocalPostgres(tempfile.mkdtemp(prefix="digitlab-pg-")).start()
+    except (ImportError, PostgresUnavailable) as error:
+        if os.environ.get("CI"):  # CI installs both: a missing one is a failure there
+            pytest.fail(f"PostgreSQL tests cannot run: {error}")
+        pytest.skip(f"PostgreSQL tests skipped: {error}")
+    yield server
+    server.stop()
+    shutil.rmtree(server.folder, ignore_errors=True)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_location(request, tmp_path):
+    """An empty sample store on each backend: a SQLite file, then a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        return str(tmp_path / "samples.sqlite")
+    import uuid
+
+    return request.getfixturevalue("postgres_server").create_database(f"test_{uuid.uuid4().hex[:12]}")
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,8 @@ from nbclient import NotebookClient
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 SMOKE_PARAMETERS = {
     "01_build_model.ipynb": "SMOKE = True",
-    "02_train.ipynb": "ARCH = 'fast'\nEPOCHS = 1\nTRAIN_SUBSET = 2000\nAUGMENT = True\nREGISTER = False",
+    "02_train.ipynb": "ARCH = 'fast'\nEPOCHS = 1\nTRAIN_SUBSET = 2000\nAUGMENT = True\nREGISTER = False\n"
+                      "SWEEP_EPOCHS = 1\nSWEEP_TRAIN_SUBSET = 500\nSWEEP_TEST_SUBSET = 200",
     "03_evaluate.ipynb": "SMOKE = True",
 }
 

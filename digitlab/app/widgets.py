@@ -36,7 +36,7 @@ class DrawingApp:
                                                  height=PAD_SIZES["recognise"][1],
                                                  pen_width=PEN_WIDTH)
         self.jobs = jobs or RetrainJobs(models_root=self.session.registry.root,
-                                       store_path=self.session.store.path)
+                                       store_path=self.session.store.location)
         predictor = self.session.predictor
         self.state = AppState(model=None if predictor is None else str(predictor.spec))
         self.state.set_name = self.session.set_name = self.model_set()

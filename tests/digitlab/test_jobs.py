@@ -276,3 +276,36 @@ def test_job_ids_sort_by_time():
         ids.append(new_job_id())
         time.sleep(0.002)
     assert sorted(ids) == ids and len(set(ids)) == 3
+
+
+def test_one_retrain_per_model_across_replicas_that_share_a_postgres_store(workspace,
+                                                                            postgres_server):
+    url = postgres_server.create_database("replicas_lock")
+    shared = SampleStore(url)
+    images, labels = workspace.store.arrays()
+    for image, label in zip(images, labels):
+        shared.add(image, int(label), "canvas")
+    # two replicas on two machines: the same store and registry, but runs folders of their own,
+    # so the file lock cannot see the other's job; the database's advisory lock does
+    first = RetrainJobs(runs_root=workspace.root / "runs-a", store_path=url)
+    second = RetrainJobs(runs_root=workspace.root / "runs-b", store_path=url)
+    job = first.start_retrain("digits", **{**TINY_JOB, "epochs": 5})
+    with pytest.raises(JobAlreadyRunningError, match="on another replica"):
+        second.start_retrain("digits", **TINY_JOB)
+    with pytest.raises(JobAlreadyRunningError, match="running here"):
+        first.start_retrain("digits", **TINY_JOB)
+    first.cancel(job["id"])
+    wait_for(first, job["id"], lambda s: s["state"] in FINISHED_STATES, timeout=30)
+    deadline = time.monotonic() + 10  # the watcher lets go within its half-second poll
+    while True:
+        try:
+            other = second.start_retrain("digits", **TINY_JOB)
+            break
+        except JobAlreadyRunningError:
+            assert time.monotonic() < deadline, "the lock was not released after the job ended"
+            time.sleep(0.2)
+    status = second.wait(other["id"], timeout=300)
+    assert status["state"] == "succeeded", second.log(other["id"])
+    card = workspace.registry.card("digits", status["result"]["version"])
+    assert card["data"]["samples"]["store"] == url  # trained from the PostgreSQL store
+    assert status["result"]["samples"]["train"] > 0

@@ -9,8 +9,8 @@ from digitlab.store import SampleStore
 
 
 @pytest.fixture
-def lines(tmp_path):
-    return LineSamples(SampleStore(tmp_path / "samples.sqlite"))
+def lines(store_location):
+    return LineSamples(SampleStore(store_location))
 
 
 def line_image(seed: int, width: int = 80) -> np.ndarray:

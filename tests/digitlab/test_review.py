@@ -27,8 +27,8 @@ def oracle(batch: np.ndarray) -> np.ndarray:
 
 
 @pytest.fixture
-def store(tmp_path):
-    return SampleStore(tmp_path / "samples.sqlite")
+def store(store_location):
+    return SampleStore(store_location)
 
 
 def test_margins_are_top_one_minus_top_two():

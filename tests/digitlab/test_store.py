@@ -1,4 +1,5 @@
-"""The SQLite sample store: validation, duplicates, splits, migrations, concurrency, PNG folders."""
+"""The sample store on SQLite and PostgreSQL: validation, duplicates, splits, migrations,
+concurrency, PNG folders."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import pytest
 
 from digitlab import store as store_module
 from digitlab.store import ALL_SETS, SampleNotFoundError, SampleStore, StoreError
+from digitlab.store_schema import sqlite_migrations
 
 
 def random_image(seed: int) -> np.ndarray:
@@ -18,8 +20,8 @@ def random_image(seed: int) -> np.ndarray:
 
 
 @pytest.fixture
-def store(tmp_path) -> SampleStore:
-    return SampleStore(tmp_path / "samples.sqlite")
+def store(store_location) -> SampleStore:
+    return SampleStore(store_location)
 
 
 def test_default_path_follows_data_dir(tmp_path, monkeypatch):
@@ -102,12 +104,12 @@ def test_counts_relabel_delete(store):
     assert [s.id for s in store.recent(3)] == [samples[29].id, samples[28].id, samples[27].id]
 
 
-def test_split_is_deterministic_and_about_ten_percent(store):
+def test_split_is_deterministic_and_about_ten_percent(store, tmp_path):
     splits = [store.add(random_image(seed), seed % 10, "canvas").split for seed in range(400)]
     holdout = splits.count("holdout")
     assert 20 <= holdout <= 60
     assert store.total(split="holdout") == holdout
-    other = SampleStore(store.path.parent / "other.sqlite")
+    other = SampleStore(tmp_path / "other.sqlite")  # a SQLite file splits as either backend does
     assert [other.add(random_image(seed), 0, "upload").split for seed in range(400)] == splits
 
 
@@ -152,7 +154,7 @@ def test_sql_injection_in_a_set_name_is_just_a_name(store):
 def test_migrates_a_version_one_database_and_keeps_its_data(tmp_path):
     path = tmp_path / "old.sqlite"
     connection = sqlite3.connect(path)
-    for statement in store_module.MIGRATIONS[0]:
+    for statement in sqlite_migrations()[0]:
         connection.execute(statement)
     connection.execute("PRAGMA user_version = 1")
     image = random_image(9)
@@ -176,7 +178,7 @@ def test_version_four_keeps_ids_and_never_hands_out_a_deleted_one_again(tmp_path
     path = tmp_path / "v3.sqlite"
     connection = sqlite3.connect(path, isolation_level=None)
     for number in range(3):
-        for statement in store_module.MIGRATIONS[number]:
+        for statement in sqlite_migrations()[number]:
             connection.execute(statement)
     connection.execute("PRAGMA user_version = 3")
     for index in range(1, 4):
@@ -226,8 +228,8 @@ def test_refuses_a_newer_schema(tmp_path):
         SampleStore(path)
 
 
-def test_wal_mode_is_on(store):
-    assert store.query("PRAGMA journal_mode")[0][0] == "wal"
+def test_wal_mode_is_on(tmp_path):
+    assert SampleStore(tmp_path / "wal.sqlite").query("PRAGMA journal_mode")[0][0] == "wal"
 
 
 def add_many(path: str, worker: int, count: int, barrier) -> None:
@@ -240,9 +242,10 @@ def add_many(path: str, worker: int, count: int, barrier) -> None:
             store.add(random_image(0), 0, "canvas")
 
 
-def test_concurrent_processes_add_exact_counts(tmp_path):
-    path = str(tmp_path / "shared.sqlite")
-    workers, per_worker = 4, 40
+def test_concurrent_processes_add_exact_counts(store_location):
+    path = store_location
+    # PostgreSQL takes the issue's 4 x 500; SQLite (one writer at a time, fsync each) 4 x 40
+    workers, per_worker = 4, 500 if store_location.startswith("postgresql") else 40
     context = multiprocessing.get_context("spawn")
     barrier = context.Barrier(workers)
     processes = [context.Process(target=add_many, args=(path, w, per_worker, barrier))
@@ -257,6 +260,8 @@ def test_concurrent_processes_add_exact_counts(tmp_path):
     counts = store.counts()
     assert counts[0] == workers * per_worker // 10 + 1
     assert all(counts[digit] == workers * per_worker // 10 for digit in range(1, 10))
+    ids = [row[0] for row in store.query("SELECT id FROM samples")]
+    assert len(ids) == len(set(ids)) == workers * per_worker + 1  # no id handed out twice
 
 
 def test_export_then_import_round_trips(store, tmp_path):
@@ -288,3 +293,27 @@ def test_export_then_import_round_trips(store, tmp_path):
 def test_import_rejects_a_missing_folder(store, tmp_path):
     with pytest.raises(StoreError, match="not a folder"):
         store.import_pngs(tmp_path / "missing")
+
+
+def test_postgres_refuses_a_newer_schema_and_hides_the_password(postgres_server):
+    url = postgres_server.create_database("future_schema")
+    with SampleStore(url).transaction() as connection:
+        connection.execute("UPDATE digitlab_schema SET version = 99")
+    with pytest.raises(store_module.StoreVersionError, match="newer"):
+        SampleStore(url)
+    assert store_module.redacted("postgresql://ann:secret@db:5432/lab") == \
+        "postgresql://ann:***@db:5432/lab"
+
+
+def test_an_unreachable_postgres_is_a_clear_error_without_the_password():
+    from digitlab.processes import free_port
+
+    with pytest.raises(StoreError, match="cannot reach the PostgreSQL store") as caught:
+        SampleStore(f"postgresql://ann:secret@127.0.0.1:{free_port()}/lab")
+    assert "secret" not in str(caught.value)
+
+
+def test_the_store_url_variable_picks_the_backend(tmp_path, monkeypatch):
+    monkeypatch.setenv("DIGITLAB_STORE_URL", f"sqlite://{tmp_path}/chosen.sqlite")
+    assert SampleStore().path == tmp_path / "chosen.sqlite"
+    assert SampleStore(tmp_path / "given.sqlite").path == tmp_path / "given.sqlite"  # given wins

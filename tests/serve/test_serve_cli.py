@@ -97,6 +97,9 @@ def test_configuration_from_environment_and_command_line():
     chosen = config.from_arguments(["--tcp-port", "9001", "--host", "0.0.0.0"], environ=environ)
     assert (chosen["HTTP_PORT"], chosen["TCP_PORT"], chosen["HOST"]) == (9000, 9001, "0.0.0.0")
     assert chosen["TOKEN"] == "t" and chosen["LEGACY_CAMERAS"] is False
+    assert defaults["SAMPLES_PATH"] is None  # SampleStore() then reads $DIGITLAB_STORE_URL
+    stored = config.from_arguments(["--store", "postgresql://lab@db/digits"], environ={})
+    assert stored["SAMPLES_PATH"] == "postgresql://lab@db/digits"
     with pytest.raises(ValueError, match="DIGITLAB_SERVE_HTTP_PORT must be an integer"):
         config.from_environment({"DIGITLAB_SERVE_HTTP_PORT": "eighty"})
     assert camera.main(["--server", "nowhere", "--source", "."]) == 2

@@ -1,0 +1,96 @@
+"""A throwaway local PostgreSQL (Debian's ``postgresql`` package) for tests and `make cluster`.
+
+`LocalPostgres(folder).start()` runs ``initdb`` and ``pg_ctl`` on a free port of 127.0.0.1,
+with its socket in the folder and trust authentication for the loopback user ``digitlab``
+only; nothing listens beyond this machine. PostgreSQL refuses to run as root, so as root the
+server runs as the ``postgres`` system user (the folder is handed to it).
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import pwd
+import shutil
+import subprocess
+from pathlib import Path
+
+from digitlab.processes import free_port
+
+USER = "digitlab"
+START_TIMEOUT_SECONDS = 60
+
+
+class PostgresUnavailable(RuntimeError):
+    """PostgreSQL's server programs are not installed here."""
+
+
+def server_programs() -> Path:
+    """The folder holding initdb and pg_ctl (the newest Debian version first)."""
+    candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"),
+                        key=lambda path: int(Path(path).parts[-3]), reverse=True)
+    found = shutil.which("initdb")
+    for candidate in [*candidates, *([found] if found else [])]:
+        if Path(candidate).with_name("pg_ctl").exists():
+            return Path(candidate).parent
+    raise PostgresUnavailable("PostgreSQL is not installed: run scripts/ensure-postgres.sh "
+                              "(apt-get install postgresql)")
+
+
+class LocalPostgres:
+    """One PostgreSQL cluster in `folder`, started and stopped by this object."""
+
+    def __init__(self, folder: str | Path, port: int | None = None, durable: bool = False):
+        self.folder = Path(folder)
+        self.data = self.folder / "data"
+        self.port = port or free_port()
+        self.durable = durable  # fsync off unless durable: tests need speed, not crash safety
+        self.programs = server_programs()
+        self.run_as = "postgres" if os.geteuid() == 0 else None
+
+    def url(self, database: str = "postgres") -> str:
+        """The psycopg URL of one database on this server."""
+        return f"postgresql://{USER}@127.0.0.1:{self.port}/{database}"
+
+    def command(self, program: str, *arguments: str) -> list[str]:
+        """A server program's command line, run as the postgres user when we are root."""
+        line = [str(self.programs / program), *arguments]
+        return ["runuser", "-u", self.run_as, "--", *line] if self.run_as else line
+
+    def start(self) -> LocalPostgres:
+        """initdb (first time only) and start the server; wait until it takes connections."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        if self.run_as:
+            account = pwd.getpwnam(self.run_as)
+            os.chown(self.folder, account.pw_uid, account.pw_gid)
+        if not (self.data / "PG_VERSION").exists():
+            subprocess.run(self.command("initdb", "-D", str(self.data), "-U", USER,
+                                        "--auth=trust", "--encoding=UTF8", "--no-locale"),
+                           check=True, capture_output=True, timeout=START_TIMEOUT_SECONDS)
+        options = (f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 "
+                   f"-c max_connections=200" + ("" if self.durable else
+                                                " -c fsync=off -c synchronous_commit=off"))
+        subprocess.run(self.command("pg_ctl", "-D", str(self.data), "-l",
+                                    str(self.folder / "server.log"), "-o", options, "-w",
+                                    "-t", str(START_TIMEOUT_SECONDS), "start"),
+                       check=True, capture_output=True, timeout=START_TIMEOUT_SECONDS + 10)
+        return self
+
+    def create_database(self, name: str) -> str:
+        """Create an empty database and return its URL."""
+        import psycopg
+
+        with psycopg.connect(self.url(), autocommit=True) as connection:
+            connection.execute(f'CREATE DATABASE "{name}"')
+        return self.url(name)
+
+    def stop(self) -> None:
+        """Stop the server at once (fast shutdown)."""
+        subprocess.run(self.command("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop"),
+                       capture_output=True, timeout=START_TIMEOUT_SECONDS)
+
+    def __enter__(self) -> LocalPostgres:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
