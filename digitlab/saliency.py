@@ -41,3 +41,12 @@ def occlusion_map(probabilities: Callable[[np.ndarray], np.ndarray], image28: np
         total[top:top + patch, left:left + patch] += value
         count[top:top + patch, left:left + patch] += 1
     return (total / np.maximum(count, 1)).astype(np.float32), target
+
+
+def heat_image(image28: np.ndarray, saliency: np.ndarray) -> np.ndarray:
+    """The digit in grey with what its prediction rests on in red: float32 (28, 28, 3) in
+    [0, 1], channels blue-green-red as OpenCV writes them (the app shows it beside the input)."""
+    ink = 0.6 * np.clip(np.asarray(image28, np.float32).reshape(28, 28), 0.0, 1.0)
+    weight = np.clip(np.asarray(saliency, np.float32) / max(float(np.max(saliency)), 1e-6), 0, 1)
+    grey = ink * (1.0 - weight)
+    return np.stack([grey, grey, ink + weight * (1.0 - ink)], axis=-1)

@@ -63,9 +63,11 @@ class Controls:
                                      layout=widgets.Layout(width="110px"))
         self.result = widgets.HTML(layout=widgets.Layout(width="260px"))
         self.model_input = ModelInput(scale=5)
-        self.model_view = widgets.VBox([
-            widgets.HTML('<div class="dl-hint">What the model sees (28×28)</div>'),
-            self.model_input.image])
+        self.model_view = widgets.HBox([
+            widgets.VBox([widgets.HTML('<div class="dl-hint">What the model sees (28×28)</div>'),
+                          self.model_input.image]),
+            widgets.VBox([widgets.HTML('<div class="dl-hint">What it looked at</div>'),
+                          self.model_input.saliency])])
         self.label_buttons = [button(description=str(d), tooltip=f"Save as {d} (key {d})")
                               for d in range(10)]
         self.accept_button = button(icon="check", button_style="success",

@@ -12,6 +12,7 @@ from digitlab.app.messages import article
 from digitlab.app.strokes import enlarge, to_png
 from digitlab.predict import Prediction
 from digitlab.reading import Reading
+from digitlab.saliency import heat_image, occlusion_map
 
 BLANK_IMAGE = to_png(np.zeros((28, 28), np.uint8))
 LABEL_OPTIONS = [(str(digit), digit) for digit in range(10)]
@@ -139,14 +140,23 @@ class HistoryStrip:
 
 
 class ModelInput:
-    """The enlarged 28x28 image the model sees."""
+    """The enlarged 28x28 image the model sees, and beside it what its answer rests on."""
 
     def __init__(self, scale: int = 5):
         self.scale = scale
         self.image = widgets.Image(value=enlarge(np.zeros((28, 28)), scale), format="png",
                                    width=28 * scale, height=28 * scale)
         self.image.add_class("dl-model-input")
+        self.saliency = widgets.Image(value=enlarge(np.zeros((28, 28)), scale), format="png",
+                                      width=28 * scale, height=28 * scale,
+                                      tooltip="red: covering these pixels costs the answer most")
+        self.saliency.add_class("dl-saliency")
 
-    def show(self, image28: np.ndarray | None) -> None:
-        """Show an image (None: a black square)."""
+    def show(self, image28: np.ndarray | None, probabilities=None) -> None:
+        """Show an image (None: a black square); given the model's probabilities function,
+        also its occlusion saliency for the predicted digit (about 150 images, one batch)."""
         self.image.value = enlarge(np.zeros((28, 28)) if image28 is None else image28, self.scale)
+        heat = np.zeros((28, 28))
+        if image28 is not None and probabilities is not None:
+            heat = heat_image(image28, occlusion_map(probabilities, image28)[0])
+        self.saliency.value = enlarge(heat, self.scale)

@@ -202,7 +202,7 @@ class DrawingApp:
             else:
                 prediction = self.session.predict()
                 self.result.value = prediction_html(prediction, self.session.model_id)
-                self.model_input.show(prediction.image28)
+                self.model_input.show(prediction.image28, self.session.probabilities28)
         except EmptyImageError:
             self.show_waiting()
             self.notify("warn", messages.no_digit(self.session.recorder.is_empty()))

@@ -199,3 +199,21 @@ def test_the_app_kernel_never_imports_tensorflow(tmp_path):
     completed = subprocess.run([sys.executable, "-c", probe], env=environment,
                                capture_output=True, text=True, timeout=120)
     assert completed.returncode == 0, completed.stderr[-2000:]
+
+
+def test_the_answer_shows_what_the_model_looked_at(app):
+    import cv2
+    import numpy as np
+
+    pen(app, SHAPES[7])
+    shown = cv2.imdecode(np.frombuffer(app.model_input.saliency.value, np.uint8), cv2.IMREAD_COLOR)
+    heat = shown[::5, ::5].astype(int)  # the 28x28 view, enlarged 5x
+    image28 = app.session.predict().image28
+    red = heat[..., 2] - heat[..., 0]
+    # the fake model is surer the more ink there is: covering ink costs it, covering paper not
+    near_ink = cv2.dilate((image28 > 0.05).astype(np.uint8), np.ones((11, 11), np.uint8))
+    assert red[image28 > 0.5].mean() > 60
+    assert red[near_ink == 0].max() <= 0
+    app.clear()
+    assert not cv2.imdecode(np.frombuffer(app.model_input.saliency.value, np.uint8),
+                            cv2.IMREAD_COLOR).any()  # a cleared pad shows no heat
