@@ -16,21 +16,7 @@ ensure_tesseract() {
     echo "ensure-bench-peers: tesseract present: $(tesseract --version 2>&1 | head -n 1)"
     return 0
   fi
-  if ! command -v apt-get >/dev/null 2>&1; then
-    echo "ensure-bench-peers: apt-get is not available; install Tesseract 5 (tesseract-ocr) by hand." >&2
-    return 1
-  fi
-  local sudo=""
-  if [ "$(id -u)" != "0" ]; then
-    if command -v sudo >/dev/null 2>&1; then sudo="sudo -n"; else
-      echo "ensure-bench-peers: not root and no sudo; cannot apt-get install tesseract-ocr." >&2
-      return 1
-    fi
-  fi
-  echo "ensure-bench-peers: installing Debian tesseract-ocr..."
-  export DEBIAN_FRONTEND=noninteractive
-  $sudo apt-get install -y -qq --no-install-recommends tesseract-ocr >/dev/null 2>&1 \
-    || { $sudo apt-get update -qq && $sudo apt-get install -y -qq --no-install-recommends tesseract-ocr >/dev/null; }
+  bash scripts/apt-install.sh ensure-bench-peers tesseract-ocr
   if command -v tesseract >/dev/null 2>&1; then
     echo "ensure-bench-peers: installed $(tesseract --version 2>&1 | head -n 1)"
   else
