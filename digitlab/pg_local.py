@@ -13,6 +13,7 @@ import os
 import pwd
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 from digitlab.processes import free_port
@@ -37,16 +38,36 @@ def server_programs() -> Path:
                               "(apt-get install postgresql)")
 
 
+def reachable(path: Path, user: str) -> bool:
+    """True when `user` may walk down to path (every existing folder above it lets them pass)."""
+    account = pwd.getpwnam(user)
+    groups = {account.pw_gid, *os.getgrouplist(user, account.pw_gid)}
+    for folder in [*reversed(path.parents)]:
+        if not folder.exists():
+            break
+        mode = folder.stat()
+        if not (mode.st_mode & 0o001 or (mode.st_uid == account.pw_uid and mode.st_mode & 0o100)
+                or (mode.st_gid in groups and mode.st_mode & 0o010)):
+            return False
+    return True
+
+
 class LocalPostgres:
-    """One PostgreSQL cluster in `folder`, started and stopped by this object."""
+    """One PostgreSQL cluster in `folder`, started and stopped by this object.
+
+    As root the server runs as the postgres user; when that user cannot reach `folder` (a
+    private temp folder), the cluster goes into a fresh folder under the system temp instead,
+    and `folder` says where."""
 
     def __init__(self, folder: str | Path, port: int | None = None, durable: bool = False):
-        self.folder = Path(folder)
+        self.run_as = "postgres" if os.geteuid() == 0 else None
+        self.folder = Path(folder).resolve()
+        if self.run_as and not reachable(self.folder, self.run_as):
+            self.folder = Path(tempfile.mkdtemp(prefix="digitlab-pg-"))
         self.data = self.folder / "data"
         self.port = port or free_port()
         self.durable = durable  # fsync off unless durable: tests need speed, not crash safety
         self.programs = server_programs()
-        self.run_as = "postgres" if os.geteuid() == 0 else None
 
     def url(self, database: str = "postgres") -> str:
         """The psycopg URL of one database on this server."""
