@@ -23,6 +23,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from digitlab.paths import PROJECT_ROOT, models_dir, runs_dir
+from digitlab.processes import free_port
+from digitlab.samples import StoreError
+from digitlab.store import SampleStore
 from digitlab.store_backends import redacted
 
 NGINX_TEMPLATE = PROJECT_ROOT / "deploy" / "nginx.conf"
@@ -48,8 +51,8 @@ class ClusterSpec:
     def __post_init__(self):
         if self.replicas < 1:
             raise ValueError(f"a cluster needs at least one replica, got {self.replicas}")
-        if not self.replica_ports:  # 8100/8101, 8102/8103, ...
-            self.replica_ports = [(8100 + 2 * i, 8101 + 2 * i) for i in range(self.replicas)]
+        if not self.replica_ports:  # free loopback ports: two clusters never share a replica
+            self.replica_ports = [(free_port(), free_port()) for _ in range(self.replicas)]
         if len(self.replica_ports) != self.replicas:
             raise ValueError("replica_ports needs one (http, tcp) pair per replica")
         self.token = self.token or secrets.token_urlsafe(24)
@@ -65,16 +68,28 @@ def healthy(url: str) -> bool:
 
 
 def wait_healthy(url: str, process: subprocess.Popen | None = None, log: Path | None = None) -> None:
-    """Poll url until it answers, or raise with the process's log when it died or took too long."""
+    """Poll url until it answers (from `process`, which must still run), or raise with the
+    process's log when it exited or took too long."""
     deadline = time.monotonic() + READY_TIMEOUT_SECONDS
     while time.monotonic() < deadline:
-        if healthy(url):
-            return
         if process is not None and process.poll() is not None:
-            break
+            tail = log.read_text(errors="replace")[-1500:].strip() if log and log.exists() else ""
+            raise RuntimeError(f"the replica exited with code {process.returncode} before "
+                               f"{url} answered; its log ({log}) ends:\n{tail}")
+        if healthy(url) and (process is None or process.poll() is None):
+            return
         time.sleep(0.2)
-    tail = log.read_text(errors="replace")[-2000:] if log and log.exists() else ""
-    raise RuntimeError(f"{url} did not become healthy within {READY_TIMEOUT_SECONDS} s\n{tail}")
+    raise RuntimeError(f"{url} did not become healthy within {READY_TIMEOUT_SECONDS} s")
+
+
+def alive(pid: int) -> bool:
+    """True while a process with this pid exists (and is not a zombie of ours)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    status = Path(f"/proc/{pid}/stat")
+    return not (status.exists() and status.read_text().split(") ")[-1].startswith("Z"))
 
 
 def render_nginx(spec: ClusterSpec, run: Path) -> Path:
@@ -113,9 +128,9 @@ class Cluster:
         log = self.run / f"replica-{index}.log"
         process = subprocess.Popen(
             [sys.executable, "-m", "digitlab", "serve", "--host", "127.0.0.1", "--http-port",
-             str(http), "--tcp-port", str(tcp), "--token", spec.token, "--model", spec.model],
-            env=self.replica_environment(spec), stdout=log.open("ab"), stderr=subprocess.STDOUT,
-            start_new_session=True)
+             str(http), "--tcp-port", str(tcp), "--model", spec.model],
+            env={**self.replica_environment(spec), "DIGITLAB_SERVE_TOKEN": spec.token},  # not ps
+            stdout=log.open("ab"), stderr=subprocess.STDOUT, start_new_session=True)
         self.processes[process.pid] = process
         wait_healthy(f"http://127.0.0.1:{http}/healthz", process, log)
         return process
@@ -141,6 +156,7 @@ class Cluster:
         spec.store_url = spec.store_url or os.environ.get("DIGITLAB_STORE_URL")
         if not spec.store_url:
             spec.store_url, state["postgres"] = self.start_postgres()
+        SampleStore(spec.store_url).close()  # a store the replicas cannot open fails here, clearly
         state["spec"] = asdict(spec)
         self.state_path.write_text(json.dumps(state, indent=2))  # stop() can clean up from here
         for index in range(spec.replicas):
@@ -174,13 +190,23 @@ class Cluster:
         if pid_file.exists():
             stop_pid(int(pid_file.read_text().strip()))
         for pid in state["replicas"]:
-            stop_pid(pid, self.processes.get(pid))
+            if self.processes.get(pid) is not None or is_replica(pid):  # never a reused pid
+                stop_pid(pid, self.processes.get(pid))
         if state.get("postgres"):
             from digitlab.pg_local import LocalPostgres
 
             LocalPostgres(state["postgres"], port=1).stop()
         self.state_path.unlink()
         return True
+
+
+def is_replica(pid: int) -> bool:
+    """True when pid runs `digitlab serve` (so a recorded pid that was reused is left alone)."""
+    try:
+        command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    return b"digitlab" in command and b"serve" in command
 
 
 def stop_pid(pid: int, process: subprocess.Popen | None = None, timeout: float = 10.0) -> None:
@@ -211,7 +237,7 @@ def status(cluster: Cluster) -> dict:
             "cameras": f"{spec['listen']}:{spec['tcp_port']}",
             "nginx_healthy": healthy(f"http://127.0.0.1:{spec['http_port']}/healthz"),
             "replicas": [{"pid": pid, "http_port": http, "tcp_port": tcp,
-                          "healthy": healthy(f"http://127.0.0.1:{http}/healthz")}
+                          "healthy": alive(pid) and healthy(f"http://127.0.0.1:{http}/healthz")}
                          for pid, (http, tcp) in zip(state["replicas"], spec["replica_ports"])],
             "store": redacted(spec["store_url"]), "token": spec["token"]}
 
@@ -235,14 +261,17 @@ def main(argv: list[str] | None = None) -> int:
     arguments = build_parser().parse_args(argv)
     cluster = Cluster(arguments.run)
     if arguments.action == "start":
-        spec = ClusterSpec(replicas=arguments.replicas, http_port=arguments.http_port,
-                           tcp_port=arguments.tcp_port, store_url=arguments.store,
-                           model=arguments.model)
         try:
-            cluster.start(spec)
-        except (RuntimeError, OSError, ValueError, subprocess.CalledProcessError) as error:
-            detail = getattr(error, "stderr", b"") or b""
-            print(f"digitlab cluster: {error} {detail.decode(errors='replace')}", file=sys.stderr)
+            cluster.start(ClusterSpec(replicas=arguments.replicas, http_port=arguments.http_port,
+                                      tcp_port=arguments.tcp_port, store_url=arguments.store,
+                                      model=arguments.model))
+        except subprocess.CalledProcessError as error:  # nginx: its own first line says why
+            lines = (error.stderr or b"").decode(errors="replace").strip().splitlines()
+            print(f"digitlab cluster: nginx did not start: {lines[0] if lines else error}",
+                  file=sys.stderr)
+            return 1
+        except (RuntimeError, OSError, ValueError, StoreError) as error:
+            print(f"digitlab cluster: {error}", file=sys.stderr)
             return 1
     elif arguments.action == "stop":
         print("stopped" if cluster.stop() else f"no cluster recorded in {cluster.run}")

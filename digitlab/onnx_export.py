@@ -108,17 +108,31 @@ def convert_layer(builder: GraphBuilder, layer, tensor: str, channels_first: boo
                      "architectures use Conv2D, BatchNormalization, ReLU, Dropout, Flatten, Dense")
 
 
-def to_onnx(model):
-    """The ONNX ModelProto of a Keras digit model (a chain of supported layers)."""
-    from onnx import TensorProto, checker, helper
-
-    builder, tensor, channels_first = GraphBuilder(), "image", False
+def convert_chain(builder: GraphBuilder, model, tensor: str = "image") -> str:
+    """Add a chain of supported layers, fed by tensor; the name of its output."""
+    channels_first = False
     for layer in model.layers:
         if len(layer._inbound_nodes) > 1 or (type(layer).__name__ != "InputLayer" and
                                              len(layer.input if isinstance(layer.input, list)
                                                  else [layer.input]) != 1):
             raise ValueError(f"layer {layer.name!r} is not part of a simple chain")
         tensor, channels_first = convert_layer(builder, layer, tensor, channels_first)
+    return tensor
+
+
+def to_onnx(model):
+    """The ONNX ModelProto of a Keras digit model: a chain of supported layers, or an ensemble
+    of such chains whose probabilities an ONNX Mean averages."""
+    from onnx import TensorProto, checker, helper
+
+    from digitlab.ensemble import ensemble_members
+
+    builder, members = GraphBuilder(), ensemble_members(model)
+    if members:
+        tensor = builder.node("Mean", [convert_chain(builder, member) for member in members],
+                              "ensemble")
+    else:
+        tensor = convert_chain(builder, model)
     builder.nodes.append(helper.make_node("Identity", [tensor], ["probabilities"]))
     outputs = model.output_shape[-1]
     graph = helper.make_graph(

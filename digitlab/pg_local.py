@@ -34,7 +34,7 @@ def server_programs() -> Path:
     for candidate in [*candidates, *([found] if found else [])]:
         if Path(candidate).with_name("pg_ctl").exists():
             return Path(candidate).parent
-    raise PostgresUnavailable("PostgreSQL is not installed: run scripts/ensure-postgres.sh "
+    raise PostgresUnavailable("PostgreSQL is not installed: run scripts/ensure-cluster-tools.sh "
                               "(apt-get install postgresql)")
 
 

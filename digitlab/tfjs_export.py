@@ -54,6 +54,11 @@ def layer_config(layer) -> dict:
 
 def to_tfjs(model) -> tuple[dict, bytes]:
     """(model.json as a dict, weights.bin bytes) of a Keras digit model."""
+    from digitlab.ensemble import ensemble_members
+
+    if ensemble_members(model):
+        raise ValueError("the tf.js export writes one chain of layers, and this is an ensemble: "
+                         "export one of its members (e.g. digits@1), or use --format onnx")
     layers, manifest, chunks = [], [], []
     for layer in model.layers:
         kind = type(layer).__name__

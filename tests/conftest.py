@@ -34,7 +34,7 @@ def isolated_dirs(tmp_path, monkeypatch):
 
 @pytest.fixture(scope="session")
 def postgres_server():
-    """A real PostgreSQL on 127.0.0.1 for this test run (scripts/ensure-postgres.sh installs it)."""
+    """A real PostgreSQL on 127.0.0.1 for this test run (scripts/ensure-cluster-tools.sh installs it)."""
     import shutil
     import tempfile
 

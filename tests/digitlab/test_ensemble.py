@@ -65,3 +65,21 @@ def test_int8_weights_in_litert_keep_the_answers(members, mnist, tmp_path):
     assert (quantised.argmax(1) == floating.argmax(1)).mean() >= 0.99
     with pytest.raises(ValueError, match="quantize must be one of"):
         write_tflite(model, tmp_path / "x.tflite", "int4")
+
+
+def test_an_ensemble_exports_to_onnx_and_agrees(mnist, tmp_path):
+    onnxruntime = pytest.importorskip("onnxruntime")
+    import keras
+
+    from digitlab.onnx_export import write_onnx
+    from digitlab.tfjs_export import to_tfjs
+
+    keras.utils.set_random_seed(9)  # members of their own: the fused test reuses the others' layers
+    ensemble = build_ensemble([build_model("fast", width=8), build_model("default", width=8)])
+    path = write_onnx(ensemble, tmp_path / "ensemble.onnx")
+    images = images_of(mnist, 100)
+    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    exported = session.run(["probabilities"], {"image": images})[0]
+    assert np.abs(exported - ensemble.predict(images, verbose=0)).max() < 1e-4
+    with pytest.raises(ValueError, match="export one of its members"):
+        to_tfjs(ensemble)

@@ -178,3 +178,17 @@ def test_promotion_reaches_every_replica_and_a_killed_replica_loses_nothing(clus
     assert load.acknowledged and set(load.acknowledged) <= stored  # every acked upload is kept
     survivor = requests.get(replica_urls[1] + "/healthz", timeout=5)
     assert survivor.status_code == 200 and survivor.json()["model"] == "digits@2"
+
+
+def test_a_replica_that_cannot_start_stops_the_start_with_its_reason(tmp_path, postgres_server):
+    nginx_or_skip()
+    spec = ClusterSpec(replicas=1, http_port=free_port(), tcp_port=free_port(), model="nosuch",
+                       models_root=str(PROJECT_ROOT / "models"),
+                       store_url=postgres_server.create_database("cluster_bad_model"))
+    failing = Cluster(tmp_path / "cluster")
+    with pytest.raises(RuntimeError, match=r"exited with code 1(.|\n)*no model 'nosuch'"):
+        failing.start(spec)
+    assert failing.state() is None and not any(process.poll() is None
+                                               for process in failing.processes.values())
+    with pytest.raises(Exception, match="cannot reach the PostgreSQL store"):
+        Cluster(tmp_path / "other").start(ClusterSpec(store_url=f"postgresql://x@127.0.0.1:{free_port()}/x"))
