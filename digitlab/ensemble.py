@@ -65,7 +65,8 @@ def ensemble_card(model, members: list[tuple[str, dict]], mnist) -> tuple[dict, 
     backend = KerasBackend(model)
     training = {
         "arch": "ensemble", "parameters": int(model.count_params()),
-        "members": [{"model": model_id, "arch": card.get("arch"),
+        "members": [{"model": model_id, "trained": card.get("trained"),
+                     "training_seconds": card.get("training_seconds"), "arch": card.get("arch"),
                      "augment": card.get("config", {}).get("augment_config"),
                      "seed": card.get("config", {}).get("seed"),
                      "mnist_test_accuracy": card.get("metrics", {}).get("mnist_test_accuracy"),

@@ -81,7 +81,7 @@ def workspace(template, tmp_path, monkeypatch) -> Workspace:
     return Workspace(root, SampleStore(), Registry(), RetrainJobs())
 
 
-def stub_tflite(model, path) -> None:
+def stub_tflite(model, path, quantize=None) -> None:
     """Skip the TFLite conversion (seconds of CPU) in the in-process tests."""
     Path(path).write_bytes(b"tflite stub")
 

@@ -31,7 +31,7 @@ class FakeModel:
 @pytest.fixture
 def fake_tflite(monkeypatch):
     """Skip the real TFLite conversion for tests that use FakeModel."""
-    monkeypatch.setattr(export, "write_tflite", lambda model, path: Path(path).write_bytes(b"tfl"))
+    monkeypatch.setattr(export, "write_tflite", lambda model, path, quantize=None: Path(path).write_bytes(b"tfl"))
 
 
 @pytest.fixture
@@ -99,7 +99,7 @@ def test_failed_save_leaves_no_partial_version(registry, fake_tflite, monkeypatc
     registry.save(FakeModel(), "digits", {})
     model = FakeModel(fail=where == "model")
     if where == "tflite":
-        def broken_tflite(model, path):
+        def broken_tflite(model, path, quantize=None):
             Path(path).write_bytes(b"half")
             raise RuntimeError("converter crashed (simulated)")
         monkeypatch.setattr(export, "write_tflite", broken_tflite)
@@ -108,7 +108,7 @@ def test_failed_save_leaves_no_partial_version(registry, fake_tflite, monkeypatc
         registry.save(model, "digits", {}, files=files)
     assert folder_entries(registry, "digits") == [".lock", "1"]
     assert registry.versions("digits") == [1] and registry.current("digits") == 1
-    monkeypatch.setattr(export, "write_tflite", lambda model, path: Path(path).write_bytes(b"tfl"))
+    monkeypatch.setattr(export, "write_tflite", lambda model, path, quantize=None: Path(path).write_bytes(b"tfl"))
     assert registry.save(FakeModel(), "digits", {}) == 2
 
 
