@@ -67,6 +67,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="digits")
     parser.add_argument("--accuracy-count", type=int, default=10000)
+    parser.add_argument("--compare", default="digits@1", metavar="MODEL[+REJECTOR]",
+                        help="also time this model in the same run (default digits@1 with its "
+                             "own fused rejector notdigit@1; '' for none)")
     arguments = parser.parse_args()
     (_, _), (x_test, y_test) = load_mnist()
     predictor = Predictor.load(arguments.model)
@@ -92,6 +95,19 @@ def main() -> None:
             plain.predict(batch)
         report["batch_256_images_per_second_without_rejector"] = round(
             256 * len(batches) / (time.perf_counter() - started))
+
+    if arguments.compare:  # the same timings for another model, on this machine at this moment
+        spec, _, rejector = (arguments.compare + ("+notdigit@1" if "+" not in arguments.compare
+                                                   and arguments.compare == "digits@1" else "")
+                             ).partition("+")
+        other = Predictor.load(spec, rejector=rejector or None)
+        started = time.perf_counter()
+        for batch in batches:
+            other.predict(batch)
+        report["same_run_comparison"] = {
+            "model": other.model_id, "rejector": other.rejector.model_id if other.rejector else None,
+            "single_image": percentiles(time_calls(other.predict_one, list(prepared[:3000]))),
+            "batch_256_images_per_second": round(256 * len(batches) / (time.perf_counter() - started))}
 
     drawn = canvases(x_test[:1000])
     report["canvas_280_preprocess_and_predict"] = percentiles(time_calls(predictor.predict_one, drawn))
