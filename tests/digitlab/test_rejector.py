@@ -132,8 +132,11 @@ def test_the_committed_pair_answers_in_one_call_with_the_digit_models_own_probab
 
     monkeypatch.setenv("DIGITLAB_MODELS_DIR", str(ROOT / "models"))
     assert models_dir() == ROOT / "models"
-    fused = Predictor.load("digits", reader=None)  # digits@1 and notdigit@1, which carries it
-    assert fused.rejector.digit_model == fused.model_id == "digits@1"
+    from digitlab.registry import Registry
+
+    fused = Predictor.load("digits", reader=None)  # the current digits and the notdigit carrying it
+    current = f"digits@{Registry(ROOT / 'models').current('digits')}"
+    assert fused.rejector.digit_model == fused.model_id == current
     (_, _), (x_test, _) = mnist
     images = x_test[:300].astype(np.float32) / 255
     own = fused.backend(images[..., None])  # the oracle: the digit model alone
