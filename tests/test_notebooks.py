@@ -12,7 +12,8 @@ NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 SMOKE_PARAMETERS = {
     "01_build_model.ipynb": "SMOKE = True",
     "02_train.ipynb": "ARCH = 'fast'\nEPOCHS = 1\nTRAIN_SUBSET = 2000\nAUGMENT = True\nREGISTER = False\n"
-                      "SWEEP_EPOCHS = 1\nSWEEP_TRAIN_SUBSET = 500\nSWEEP_TEST_SUBSET = 200",
+                      "SWEEP_EPOCHS = 1\nSWEEP_TRAIN_SUBSET = 500\nSWEEP_TEST_SUBSET = 200\n"
+                      "SWEEP_SEEDS = [0]",  # 2 trials in CI (the notebook's own sweep has 4)
     "03_evaluate.ipynb": "SMOKE = True",
 }
 
