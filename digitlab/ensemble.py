@@ -43,26 +43,16 @@ def ensemble_members(model) -> list:
     return [layer for layer in model.layers if layer.name.startswith("member_")]
 
 
-def writer_calibration_set(count: int = 1000) -> tuple[np.ndarray, np.ndarray]:
-    """Held-out drawn digits no member trained on (strokes, segments, fonts), for calibration."""
-    from digitlab.writers import writer_set
-
-    sets = [writer_set(kind, count) for kind in ("strokes", "segments", "fonts")]
-    return (np.concatenate([images for images, _ in sets]),
-            np.concatenate([labels for _, labels in sets]))
-
-
 def ensemble_card(model, members: list[tuple[str, dict]], mnist) -> tuple[dict, dict]:
     """The ensemble's card (members, metrics, calibration, per class) and its plots."""
-    from digitlab.backends import KerasBackend
     from digitlab.card import evaluated_card, evaluation_plots
     from digitlab.data import content_checksum
-    from digitlab.evaluate import evaluate
-    from digitlab.writers import writer_accuracies
+    from digitlab.evaluate import evaluate, probabilities_of
+    from digitlab.writers import writer_accuracies, writer_sets
 
     _, (x_test, y_test) = mnist
     evaluation = evaluate(model, x_test, y_test)
-    backend = KerasBackend(model)
+    sets = writer_sets()  # drawn once: measured on, and calibrated on (no member trained on them)
     training = {
         "arch": "ensemble", "parameters": int(model.count_params()),
         "members": [{"model": model_id, "trained": card.get("trained"),
@@ -74,23 +64,24 @@ def ensemble_card(model, members: list[tuple[str, dict]], mnist) -> tuple[dict, 
                     for model_id, card in members],
         "data": {"mnist_sha256": content_checksum(mnist)},
         "litert": {"quantize": "dynamic-range"},
-        "metrics": {"writers": writer_accuracies(lambda images: backend(images[..., None]))},
+        "metrics": {"writers": writer_accuracies(lambda images: probabilities_of(model, images),
+                                                 sets)},
     }
-    held_out = writer_calibration_set()
+    held_out = (np.concatenate([images for images, _ in sets.values()]),
+                np.concatenate([labels for _, labels in sets.values()]))
     card = evaluated_card(model, training, held_out,
                           "held-out drawn digits (digitlab.writers: strokes, segments, fonts)",
                           evaluation)
     return card.to_dict(), evaluation_plots(evaluation)
 
 
-def litert_accuracy(tflite_path, mnist) -> float:
-    """MNIST test accuracy through the LiteRT file (what the predictor serves)."""
-    from digitlab.backends import LiteRTBackend
+def litert_accuracy(folder, mnist) -> float:
+    """MNIST test accuracy through the folder's LiteRT file, as the predictor serves it."""
+    from digitlab.evaluate import accuracy
+    from digitlab.predict import Predictor
 
     _, (x_test, y_test) = mnist
-    backend = LiteRTBackend(tflite_path)
-    probabilities = backend(x_test[..., None].astype(np.float32) / 255.0)
-    return float((np.argmax(probabilities, axis=1) == y_test).mean())
+    return accuracy(Predictor.load(folder, reader=None, rejector=None), x_test, y_test)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -113,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     registry = Registry()
     version = registry.save(model, arguments.name, card, files=files)
     folder = registry.path(arguments.name, version)
-    served = litert_accuracy(folder / "model.tflite", mnist)
+    served = litert_accuracy(folder, mnist)
     saved = registry.card(arguments.name, version)
     saved["metrics"]["litert_mnist_test_accuracy"] = served
     write_json_atomically(folder / "card.json", saved)

@@ -1,14 +1,12 @@
 """Held-out "other writers": labelled digits drawn in code by hands and fonts that are not MNIST's.
 
 None of these is ever trained on; they measure how a model carries beyond MNIST's writers
-when choosing an augmentation recipe (never MNIST test). Four sets, each deterministic:
+when choosing an augmentation recipe (never MNIST test). Three sets, each deterministic:
 
 - ``strokes``: continental handwriting (crossed 7, flagged 1) drawn as jittered pen strokes;
 - ``segments``: blocky seven-segment handwriting;
 - ``fonts``: digits in OpenCV's Hershey fonts (plain, serif, script), slanted and at several
-  pen widths, as a label printer or a careful writer makes them;
-- ``canvas``: MNIST digits redrawn as the app's canvas does (thick round pen, 280 px),
-  from images the caller passes (a validation split, never the test set for choices).
+  pen widths, as a label printer or a careful writer makes them.
 """
 
 from __future__ import annotations
@@ -19,8 +17,9 @@ import cv2
 import numpy as np
 
 from digitlab.preprocess import to_mnist
-from digitlab.synthetic import canvas_from_mnist, render_segment_digit, render_stroke_digit
+from digitlab.synthetic import render_segment_digit, render_stroke_digit
 
+KINDS = ("strokes", "segments", "fonts")
 FONTS = (cv2.FONT_HERSHEY_SIMPLEX, cv2.FONT_HERSHEY_DUPLEX, cv2.FONT_HERSHEY_COMPLEX,
          cv2.FONT_HERSHEY_TRIPLEX, cv2.FONT_HERSHEY_SCRIPT_SIMPLEX, cv2.FONT_HERSHEY_SCRIPT_COMPLEX)
 
@@ -36,16 +35,6 @@ def font_digit(label: int, rng: np.random.Generator) -> np.ndarray:
     return to_mnist(canvas)
 
 
-def canvas_digits(images: np.ndarray, labels: np.ndarray, seed: int = 0):
-    """MNIST images redrawn with the canvas's pen at a random width and place."""
-    rng = np.random.default_rng(seed)
-    drawn = [to_mnist(canvas_from_mnist(image, thickness=int(rng.integers(10, 26)),
-                                        offset=tuple(rng.integers(-40, 41, 2)),
-                                        scale=float(rng.uniform(0.5, 0.9))))
-             for image in images]
-    return np.stack(drawn), np.asarray(labels, np.int64)
-
-
 def writer_set(kind: str, count: int = 1000) -> tuple[np.ndarray, np.ndarray]:
     """`count` labelled digits (float32 (N, 28, 28) in [0, 1], labels) of one kind: strokes, segments, fonts."""
     draw = {"strokes": lambda label, rng: render_stroke_digit(label, rng),
@@ -58,10 +47,14 @@ def writer_set(kind: str, count: int = 1000) -> tuple[np.ndarray, np.ndarray]:
     return np.stack([draw[kind](int(label), rng) for label in labels]), labels.astype(np.int64)
 
 
-def writer_accuracies(predict, count: int = 1000, canvas=None) -> dict[str, float]:
-    """Accuracy of predict (float32 (N, 28, 28) in [0, 1] -> probabilities) on each writer set."""
-    sets = {kind: writer_set(kind, count) for kind in ("strokes", "segments", "fonts")}
-    if canvas is not None:
-        sets["canvas"] = canvas_digits(*canvas)
+def writer_sets(count: int = 1000) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Every writer set, by kind."""
+    return {kind: writer_set(kind, count) for kind in KINDS}
+
+
+def writer_accuracies(predict, sets: dict | None = None) -> dict[str, float]:
+    """Accuracy of predict (float32 (N, 28, 28) in [0, 1] -> probabilities) on each writer set
+    (the given sets, else writer_sets())."""
+    sets = sets if sets is not None else writer_sets()
     return {kind: float((np.argmax(predict(images), axis=1) == labels).mean())
             for kind, (images, labels) in sets.items()}
