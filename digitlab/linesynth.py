@@ -15,6 +15,7 @@ import cv2
 import numpy as np
 
 from digitlab.frames import frame_mask
+from digitlab.handwriting import handwrite
 from digitlab.ink import EmptyImageError, ink_map
 from digitlab.lineimage import LineInput, line_input
 
@@ -39,6 +40,16 @@ class LineRecipe:
     jpeg_share: float = 0.5
     inverted_share: float = 0.1
     speck_share: float = 0.3
+    elastic_share: float = 0.0  # digits changed as other hands write (`digitlab.handwriting`)
+    elastic_pixels: float = 1.6
+    broken_share: float = 0.0
+    coarse_share: float = 0.0
+    faint_share: float = 0.0
+
+    @classmethod
+    def handwriting(cls) -> LineRecipe:
+        """The default lines, their digits changed as the digit model's handwriting recipe does."""
+        return cls(elastic_share=0.5, broken_share=0.12, coarse_share=0.15, faint_share=0.2)
 
     def to_dict(self) -> dict:
         """The recipe as a JSON object."""
@@ -86,6 +97,7 @@ def compose_line(images28: np.ndarray, recipe: LineRecipe, rng) -> np.ndarray:
     slant = rng.uniform(-0.3, 1.0) * recipe.max_slant  # one hand: mostly forward, a little back
     pieces = []
     for image in images28:
+        image = handwrite(image, recipe, rng)
         height = WORK_HEIGHT * rng.uniform(recipe.min_scale, 1.0)
         thickness = int(rng.choice([-5, -3, -3, 0, 0, 0, 3, 3, 5]))
         pieces.append(digit_strokes(image, height, slant + rng.normal(0, 0.08),

@@ -3,6 +3,7 @@
     python -m digitlab.reader_train                       # the committed default (about 40 min, 2 cores)
     python -m digitlab.reader_train --train-lines 2000 --epochs 1 --name reader-smoke
     python -m digitlab.reader_train --fine-tune reader    # learn the lines saved in the app (~10 min)
+    python -m digitlab.reader_train --recipe handwriting --initial-model reader  # other hands' digits
 
 The lines are made by `digitlab.reader_data` (from `digitlab.linesynth`), the loop here trains
 the CRNN of `digitlab.reader_model` with CTC on a learning rate that anneals within the step or
@@ -73,6 +74,7 @@ class ReaderResult:
 
 
 WARMUP_STEPS = 300
+RECIPES = {"default": LineRecipe, "handwriting": LineRecipe.handwriting}
 
 
 def learning_rate_at(done: float, step: int, peak: float) -> float:
@@ -182,11 +184,15 @@ def main(argv: list[str] | None = None) -> int:
                                 type=kinds.get(option.type, int), default=None)
     parser.add_argument("--fine-tune", metavar="READER", default=None,
                         help="continue a trained reader on the saved lines (a short preset run)")
+    parser.add_argument("--recipe", choices=sorted(RECIPES), default=None,
+                        help="how the training lines' digits are written (default: MNIST's own)")
     parser.add_argument("--name", default="reader", help="registry name to save under")
     parser.add_argument("--promote", action="store_true", help="make the new version current")
     arguments = parser.parse_args(argv)
     chosen = {option.name: getattr(arguments, option.name) for option in fields(ReaderConfig)
               if option.name != "recipe" and getattr(arguments, option.name) is not None}
+    if arguments.recipe:
+        chosen["recipe"] = RECIPES[arguments.recipe]()
     config = (ReaderConfig.fine_tune(arguments.fine_tune, **chosen) if arguments.fine_tune
               else ReaderConfig(**chosen))
     result = train_reader(config, progress=lambda fraction, text: print(f"[{fraction:4.0%}] {text}",
