@@ -30,6 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 RESULTS = ROOT / "bench" / "results" / "serve.json"
 
+from digitlab.cluster import wait_healthy  # noqa: E402
 from digitlab.data import load_mnist  # noqa: E402
 from digitlab.processes import free_port, stop_process  # noqa: E402
 from digitlab.serve.protocol import pack_message, read_message  # noqa: E402
@@ -58,28 +59,12 @@ def reference_server(port: int, model_file: str) -> None:
     app.run(host="127.0.0.1", port=port, threaded=True)
 
 
-def wait_healthy(port: int, process: subprocess.Popen, timeout: float = 180.0) -> None:
-    """Wait until GET /healthz answers 200."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited with {process.returncode}")
-        try:
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            connection.request("GET", "/healthz")
-            if connection.getresponse().status == 200:
-                return
-        except OSError:
-            time.sleep(0.3)
-    raise RuntimeError("server did not become healthy")
-
-
 def start_server(command: list, port: int, environment: dict) -> subprocess.Popen:
     """Start a server process and wait until it is healthy (its log goes to stderr if not)."""
     log = tempfile.TemporaryFile()
     process = subprocess.Popen(command, cwd=ROOT, env=environment, stdout=log, stderr=log)
     try:
-        wait_healthy(port, process)
+        wait_healthy(f"http://127.0.0.1:{port}/healthz", process, timeout=180.0)
     except RuntimeError:
         stop_process(process, timeout=30)
         log.seek(0)

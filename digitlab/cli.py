@@ -10,6 +10,8 @@ COMMANDS = {
     "data": ("digitlab.data", "fetch and verify MNIST into data/mnist.npz"),
     "train": ("digitlab.train", "train an architecture and register the model"),
     "train-reader": ("digitlab.reader_train", "train the line reader (CRNN + CTC) and register it"),
+    "reader-ensemble": ("digitlab.reader_ensemble",
+                        "join 2-3 line readers into one (the text their members agree on)"),
     "train-rejector": ("digitlab.rejector_train",
                        'train the "not a digit" rejector on drawn marks and register it'),
     "ensemble": ("digitlab.ensemble", "average 2-3 digit models into one served model"),

@@ -67,19 +67,20 @@ def healthy(url: str) -> bool:
         return False
 
 
-def wait_healthy(url: str, process: subprocess.Popen | None = None, log: Path | None = None) -> None:
+def wait_healthy(url: str, process: subprocess.Popen | None = None, log: Path | None = None,
+                 timeout: float = READY_TIMEOUT_SECONDS) -> None:
     """Poll url until it answers (from `process`, which must still run), or raise with the
     process's log when it exited or took too long."""
-    deadline = time.monotonic() + READY_TIMEOUT_SECONDS
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process is not None and process.poll() is not None:
             tail = log.read_text(errors="replace")[-1500:].strip() if log and log.exists() else ""
-            raise RuntimeError(f"the replica exited with code {process.returncode} before "
+            raise RuntimeError(f"the server exited with code {process.returncode} before "
                                f"{url} answered; its log ({log}) ends:\n{tail}")
         if healthy(url) and (process is None or process.poll() is None):
             return
         time.sleep(0.2)
-    raise RuntimeError(f"{url} did not become healthy within {READY_TIMEOUT_SECONDS} s")
+    raise RuntimeError(f"{url} did not become healthy within {timeout:g} s")
 
 
 def alive(pid: int) -> bool:

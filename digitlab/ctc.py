@@ -67,3 +67,42 @@ def beam_decode(probabilities: np.ndarray, blank: int, beam_width: int = 8) -> t
         beams = {prefix: (pair[0], pair[1]) for prefix, pair in ranked}
     prefix, (ends_blank, ends_digit) = max(beams.items(), key=lambda item: sum(item[1]))
     return "".join(str(label) for label in prefix), ends_blank + ends_digit
+
+
+def log_likelihood(probabilities: np.ndarray, text: str, blank: int) -> float:
+    """log P(text) under per-step probabilities, summed over every CTC alignment (forward pass)."""
+    log_steps = np.log(np.asarray(probabilities, np.float64) + 1e-12)
+    extended = np.full(2 * len(text) + 1, blank)  # blank, d1, blank, d2, ..., blank
+    extended[1::2] = [int(character) for character in text]
+    may_skip = np.zeros(len(extended), bool)  # a digit may follow the digit before it directly
+    may_skip[2:] = (extended[2:] != blank) & (extended[2:] != extended[:-2])
+    alpha = np.full(len(extended), -np.inf)
+    alpha[:2] = log_steps[0, extended[:2]]
+    for step in log_steps[1:]:
+        moved = alpha.copy()
+        moved[1:] = np.logaddexp(moved[1:], alpha[:-1])
+        moved[2:] = np.where(may_skip[2:], np.logaddexp(moved[2:], alpha[:-2]), moved[2:])
+        alpha = moved + step[extended]
+    return float(np.logaddexp.reduce(alpha[-2:]))
+
+
+def agreed_decode(member_probabilities: list[np.ndarray], blank: int) -> list[DecodedDigit]:
+    """Several readers' best paths; the text all of them together find likeliest wins.
+
+    Each member proposes its best-path text; the one with the highest log-likelihood summed
+    over the members is read, with the steps and confidences of a member that proposed it.
+    CTC outputs of separately trained readers fire on different steps, so they are combined
+    per text, never averaged per step. Confidences are scaled by the share of members whose
+    own best path reads that text, so a disagreement marks the line uncertain.
+    """
+    proposals = [greedy_decode(probabilities, blank) for probabilities in member_probabilities]
+    texts = ["".join(str(digit.digit) for digit in proposal) for proposal in proposals]
+    if len(set(texts)) == 1:
+        return proposals[0]
+    candidates = list(dict.fromkeys(texts))
+    scores = [sum(log_likelihood(probabilities, text, blank) for probabilities in member_probabilities)
+              for text in candidates]
+    chosen = candidates[int(np.argmax(scores))]
+    agreement = texts.count(chosen) / len(texts)
+    return [digit._replace(confidence=digit.confidence * agreement)
+            for digit in proposals[texts.index(chosen)]]

@@ -2,8 +2,9 @@
 
 `LineReader.load()` loads the current `reader` model (LiteRT when its .tflite is there);
 `read(lines)` runs every line of one or more frames in as few calls as widths allow and decodes
-them in numpy (`digitlab.ctc`), giving each digit a confidence and the input columns it was read
-on, from which `digitlab.textlines.FoundLine.digit_box` finds its box.
+them in numpy (`digitlab.ctc`; a reader ensemble by the text its members agree on), giving each
+digit a confidence and the input columns it was read on, from which
+`digitlab.textlines.FoundLine.digit_box` finds its box.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import NamedTuple
 import numpy as np
 
 from digitlab.backends import load_backend
-from digitlab.ctc import DecodedDigit, greedy_decode
+from digitlab.ctc import DecodedDigit, agreed_decode, greedy_decode
 from digitlab.lineimage import LINE_HEIGHT, LineInput
 
 DEFAULT_READER = "reader"
@@ -27,6 +28,15 @@ TIME_STRIDE = 4  # input columns per output time step (digitlab.reader_model's d
 def time_steps(input_width: int) -> int:
     """How many time steps the reader gives for an input this wide."""
     return -(-input_width // TIME_STRIDE)
+
+
+def decode(probabilities: np.ndarray) -> list[DecodedDigit]:
+    """One line's digits from its (time steps, 11 x members) output: a single reader's best
+    path, or the text a reader ensemble's members agree on (`digitlab.reader_ensemble`)."""
+    members = probabilities.shape[-1] // NUM_CLASSES
+    if members <= 1:
+        return greedy_decode(probabilities, BLANK)
+    return agreed_decode(np.split(probabilities, members, axis=-1), BLANK)
 
 
 class ReadDigit(NamedTuple):
@@ -70,7 +80,7 @@ class LineReader:
         return cls(load_backend(path, backend), model_id, read_threshold(path), registry_name)
 
     def probabilities(self, inputs: list[LineInput]) -> list[np.ndarray]:
-        """Per line, its (time steps, 11) probabilities; lines of one width share a call."""
+        """Per line, its (time steps, 11 x members) probabilities; lines of one width share a call."""
         by_width = defaultdict(list)
         for index, line in enumerate(inputs):
             by_width[line.image.shape[1]].append(index)
@@ -84,6 +94,6 @@ class LineReader:
 
     def read(self, inputs: list[LineInput]) -> list[list[ReadDigit]]:
         """Per line, its digits with confidences and input columns (empty for a line of no digits)."""
-        return [digit_columns(greedy_decode(probabilities, BLANK), line.ink_width)
+        return [digit_columns(decode(probabilities), line.ink_width)
                 for probabilities, line in zip(self.probabilities(inputs), inputs)]
 

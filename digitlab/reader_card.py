@@ -13,15 +13,14 @@ if TYPE_CHECKING:
 
 
 def read_lines(model_call, inputs: list[np.ndarray], batch_size: int = 256) -> list[list]:
-    """Greedy readings (DecodedDigit lists) of lines with a callable from batches to probabilities."""
-    from digitlab.ctc import greedy_decode
-    from digitlab.reader import BLANK, time_steps
+    """Readings (DecodedDigit lists) of lines with a callable from batches to probabilities."""
+    from digitlab.reader import decode, time_steps
 
     readings: list[list] = [[] for _ in inputs]
     for chosen in batches(inputs, batch_size):
         probabilities = np.asarray(model_call(stack_lines(inputs, chosen)))
         for row, index in enumerate(chosen):
-            readings[index] = greedy_decode(probabilities[row, :time_steps(inputs[index].shape[1])], BLANK)
+            readings[index] = decode(probabilities[row, :time_steps(inputs[index].shape[1])])
     return readings
 
 
@@ -72,11 +71,14 @@ def reader_card(result: ReaderResult):
 
     from digitlab.backends import KerasBackend
     from digitlab.card import ModelCard
+    from digitlab.reader_ensemble import member_count
 
     predict = KerasBackend(result.model)
     validation = read_lines(predict, result.sets["validation"][0])
     test = read_lines(predict, result.sets["test"][0])
-    training = {"arch": "reader", "kind": "line reader (CRNN + CTC)",
+    members = member_count(result.model)
+    kind = "line reader (CRNN + CTC)" if members == 1 else f"line reader ensemble ({members} CRNNs + CTC)"
+    training = {"arch": "reader", "kind": kind,
                 "parameters": int(result.model.count_params()), "config": result.config.to_dict(),
                 "data": result.data, "history": result.history,
                 "framework": {"keras": keras.__version__, "tensorflow": tf.__version__},

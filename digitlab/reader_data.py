@@ -87,13 +87,12 @@ def make_sets(config: ReaderConfig, mnist, progress) -> dict:
     (x_train, y_train), (x_test, y_test) = mnist
     fit, held_out = validation_split_indices(len(x_train), config.seed, config.validation_split)
     made = {}
-    for name, images, labels, count, salt in (
-            ("train", x_train[fit], y_train[fit], config.train_lines, 1),
-            ("validation", x_train[held_out], y_train[held_out], config.validation_lines, 2),
-            ("test", x_test, y_test, config.test_lines, 3)):
+    for name, images, labels, count, seed in (
+            ("train", x_train[fit], y_train[fit], config.train_lines, config.training_seed * 10 + 1),
+            ("validation", x_train[held_out], y_train[held_out], config.validation_lines, config.seed * 10 + 2),
+            ("test", x_test, y_test, config.test_lines, config.seed * 10 + 3)):
         progress(0.0, f"making {count} {name} lines")
-        made[name] = make_line_set(images, labels, count, config.seed * 10 + salt, config.recipe,
-                                   config.workers)
+        made[name] = make_line_set(images, labels, count, seed, config.recipe, config.workers)
     if config.use_store:
         for split, name in (("train", "train"), ("holdout", "store_holdout")):
             inputs, texts = store_lines(split)

@@ -42,6 +42,7 @@ class ReaderConfig:
     width: int = 32
     validation_split: float = 0.1
     seed: int = 0
+    member: int = 0  # another reader on the same split: new training lines and weights, same checks
     workers: int = 2
     max_minutes: float | None = 36.0  # stop training (not data making) after this long
     store_repeat: int = 20  # each line people saved in the sample store is trained on this often
@@ -54,6 +55,11 @@ class ReaderConfig:
         """A short run from a trained reader: saved lines (20x each) among fresh MNIST lines."""
         preset = {"train_lines": 20_000, "epochs": 1, "learning_rate": 3e-4, "max_minutes": 10.0}
         return cls(initial_model=initial_model, **{**preset, **options})
+
+    @property
+    def training_seed(self) -> int:
+        """The seed of the training lines, initial weights and batch order (not of the split)."""
+        return self.seed + MEMBER_SEED_STEP * self.member
 
     def to_dict(self) -> dict:
         """The config as a JSON object."""
@@ -74,6 +80,7 @@ class ReaderResult:
 
 
 WARMUP_STEPS = 300
+MEMBER_SEED_STEP = 1000
 RECIPES = {"default": LineRecipe, "handwriting": LineRecipe.handwriting}
 
 
@@ -105,6 +112,7 @@ def train_reader(config: ReaderConfig | None = None, mnist=None, progress=None) 
     from digitlab.backends import KerasBackend
     from digitlab.lineimage import LINE_HEIGHT
     from digitlab.reader import BLANK, time_steps
+    from digitlab.reader_ensemble import member_count
     from digitlab.reader_model import build_reader
 
     config = config or ReaderConfig()
@@ -113,9 +121,10 @@ def train_reader(config: ReaderConfig | None = None, mnist=None, progress=None) 
     mnist = mnist if mnist is not None else load_mnist()
     sets = make_sets(config, mnist, report)
     train_inputs, train_texts = sets["train"]
-    keras.utils.set_random_seed(config.seed)
+    keras.utils.set_random_seed(config.training_seed)
     model = (build_reader(width=config.width) if config.initial_model is None
              else load_reader_model(config.initial_model))
+    members = member_count(model)
     steps_per_epoch = -(-len(train_inputs) // config.batch_size)
     total_steps = steps_per_epoch * config.epochs
     optimizer = keras.optimizers.Adam(config.learning_rate, clipnorm=5.0)
@@ -125,16 +134,18 @@ def train_reader(config: ReaderConfig | None = None, mnist=None, progress=None) 
                                   tf.TensorSpec([None], tf.int32)])
     def train_step(images, labels, label_lengths, step_lengths):
         with tf.GradientTape() as tape:
-            probabilities = model(images, training=True)
-            loss = tf.reduce_mean(tf.nn.ctc_loss(
-                labels, tf.math.log(probabilities + 1e-7), label_lengths, step_lengths,
-                logits_time_major=False, blank_index=BLANK))
+            outputs = model(images, training=True)
+            loss = 0.0
+            for probabilities in tf.split(outputs, members, axis=-1):  # each reader of an ensemble
+                loss += tf.reduce_mean(tf.nn.ctc_loss(
+                    labels, tf.math.log(probabilities + 1e-7), label_lengths, step_lengths,
+                    logits_time_major=False, blank_index=BLANK))
         gradients = tape.gradient(loss, model.trainable_variables)
         optimizer.apply_gradients(zip(gradients, model.trainable_variables))
         return loss
 
     predict = KerasBackend(model)
-    rng = np.random.default_rng(config.seed)
+    rng = np.random.default_rng(config.training_seed)
     history = {"loss": [], "val_accuracy": []}
     budget = None if config.max_minutes is None else 60 * config.max_minutes
     training_started = time.perf_counter()

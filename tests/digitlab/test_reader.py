@@ -12,23 +12,16 @@ from digitlab.predict import Predictor
 from digitlab.reader import LineReader, digit_columns
 from digitlab.synthetic import ink_is_one_blob, paper_frame
 
-DEFAULT_READER = Path(__file__).resolve().parents[2] / "models" / "reader" / "1"
-DEFAULT_DIGITS = Path(__file__).resolve().parents[2] / "models" / "digits" / "1"
+MODELS = Path(__file__).resolve().parents[2] / "models"
+DEFAULT_READER = MODELS / "reader" / "1"
+DEFAULT_DIGITS = MODELS / "digits" / "1"
 
 
-@pytest.fixture(scope="module")
-def tiny_reader(mnist, tmp_path_factory):
-    """A reader trained for one epoch on 400 lines and saved in a temp registry."""
-    from digitlab.reader_card import reader_card
-    from digitlab.reader_train import ReaderConfig, train_reader
+def served(name: str) -> Path:
+    """The committed folder of the version a registry name serves."""
     from digitlab.registry import Registry
 
-    config = ReaderConfig(train_lines=400, validation_lines=60, test_lines=60, epochs=1, workers=1,
-                          use_store=False)
-    result = train_reader(config, mnist=mnist)
-    registry = Registry(tmp_path_factory.mktemp("models"))
-    version = registry.save(result.model, "reader", reader_card(result))
-    return result, registry.path("reader", version)
+    return Registry(MODELS).path(name)
 
 
 def test_tiny_training_saves_a_reader_with_its_card(tiny_reader):
@@ -95,9 +88,9 @@ def test_digit_columns_cut_halfway_between_the_steps_digits_fire_on():
 
 @pytest.fixture(scope="module")
 def readers():
-    """The default digit model with and without the committed line reader."""
-    return (Predictor.load(DEFAULT_DIGITS, reader=DEFAULT_READER),
-            Predictor.load(DEFAULT_DIGITS, reader=None))
+    """The served digit model with and without the served line reader."""
+    return (Predictor.load(served("digits"), reader=served("reader")),
+            Predictor.load(served("digits"), reader=None))
 
 
 def scenes(mnist, digits: int, count: int, gap, touching: bool, seed: int):
