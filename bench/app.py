@@ -2,8 +2,8 @@
 and Review mode's key-to-next-sample time (how many labels a second the page can take).
 
 Prints JSON. `python bench/app.py [--strokes 30] [--loads 3] [--reviews 40]`. It serves the
-committed default model (or trains a tiny one when models/digits/1 is missing) from a temp
-registry, with a temp sample store holding MNIST test digits as unlabelled camera crops, so
+committed registry's current models (or trains a tiny one when models/digits/1 is missing) from
+a temp registry, with a temp sample store holding MNIST test digits as unlabelled camera crops, so
 your own data and models are never touched.
 """
 
@@ -27,7 +27,6 @@ from digitlab.processes import free_port, port_listening, stop_process, wait_unt
 
 ROOT = Path(__file__).resolve().parent.parent
 COMMITTED_MODEL = ROOT / "models" / "digits" / "1"
-COMMITTED_READER = ROOT / "models" / "reader" / "1"
 RESULTS = ROOT / "bench" / "results" / "app.json"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -65,14 +64,18 @@ def percentiles(values: list[float]) -> dict:
 
 
 def prepare_registry(models: Path) -> str:
-    """Copy the committed default model (and line reader) into the temp registry, or train a
-    tiny stand-in model."""
-    if (COMMITTED_READER / "model.tflite").exists():
-        shutil.copytree(COMMITTED_READER, models / "reader" / "1")
-    if (COMMITTED_MODEL / "model.tflite").exists():
-        shutil.copytree(COMMITTED_MODEL, models / "digits" / "1")
-        return "committed digits@1"
+    """Copy the committed registry (the served digit model, rejector and line reader) into the
+    temp registry, or train a tiny stand-in model."""
     from digitlab.registry import Registry
+
+    if (COMMITTED_MODEL / "model.tflite").exists():
+        for name in ("digits", "notdigit", "reader"):
+            if (ROOT / "models" / name).is_dir():
+                shutil.copytree(ROOT / "models" / name, models / name)
+        registry = Registry(models)
+        served = [f"{name}@{registry.current(name)}" for name in ("digits", "notdigit", "reader")
+                  if registry.versions(name)]
+        return "committed " + " + ".join(served)
     from digitlab.train import TrainConfig, train
 
     print("bench/app.py: models/digits/1 is missing; training a tiny stand-in model",
