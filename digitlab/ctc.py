@@ -93,7 +93,8 @@ def agreed_decode(member_probabilities: list[np.ndarray], blank: int) -> list[De
     over the members is read, with the steps and confidences of a member that proposed it.
     CTC outputs of separately trained readers fire on different steps, so they are combined
     per text, never averaged per step. Confidences are scaled by the share of members whose
-    own best path reads that text, so a disagreement marks the line uncertain.
+    own best path reads that text, so a disagreement marks the line uncertain. When the members
+    together find no digits likeliest (a speck one of them read), the line reads as nothing.
     """
     proposals = [greedy_decode(probabilities, blank) for probabilities in member_probabilities]
     texts = ["".join(str(digit.digit) for digit in proposal) for proposal in proposals]

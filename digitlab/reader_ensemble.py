@@ -26,6 +26,9 @@ def build_reader_ensemble(members: list) -> object:
 
     if not 2 <= len(members) <= MAX_MEMBERS:
         raise ValueError(f"a reader ensemble holds 2 to {MAX_MEMBERS} readers, got {len(members)}")
+    if any(member_count(member) != 1 for member in members):
+        raise ValueError("join single readers: a member here is itself an ensemble (its own "
+                         "members can be joined directly, from their folders)")
     inputs = keras.Input(shape=(LINE_HEIGHT, None, 1), name="line")
     nested = [keras.Model(member.input, member.output, name=f"member_{index + 1}")
               for index, member in enumerate(members)]
@@ -66,6 +69,10 @@ def reader_ensemble_card(model, members: list[tuple[str, dict]], lines: int = 30
     from digitlab.card import ModelCard
     from digitlab.reader_card import line_calibration, read_lines, sequence_accuracy
 
+    for model_id, card in members:
+        if "seed" not in card.get("config", {}):
+            raise ValueError(f"{model_id} has no card with its training config (card.json): "
+                             "join readers from registry versions or their folders")
     splits = {(card["config"]["seed"], card["config"]["validation_split"]) for _, card in members}
     if len(splits) != 1:
         raise ValueError("the readers hold out different validation lines (seed or split differ), "

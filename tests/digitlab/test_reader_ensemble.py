@@ -53,6 +53,8 @@ def test_an_ensemble_puts_its_members_side_by_side():
     np.testing.assert_allclose(output[..., 11:], np.asarray(readers[1](line)), atol=1e-6)
     with pytest.raises(ValueError, match="2 to 3 readers"):
         build_reader_ensemble(readers[:1])
+    with pytest.raises(ValueError, match="itself an ensemble"):
+        build_reader_ensemble([ensemble, readers[0]])
 
 
 def test_a_reader_joined_with_itself_reads_as_it_does_alone_in_litert(two_tiny_readers, tmp_path):
@@ -74,6 +76,32 @@ def test_a_reader_joined_with_itself_reads_as_it_does_alone_in_litert(two_tiny_r
         np.testing.assert_allclose([d.confidence for d in mine], [d.confidence for d in its], atol=1e-4)
 
 
+def test_an_ensemble_reads_what_its_members_run_apart_agree_on(two_tiny_readers, tmp_path):
+    from digitlab.ctc import agreed_decode
+    from digitlab.reader import BLANK, digit_columns
+    from digitlab.reader_ensemble import build_reader_ensemble
+    from digitlab.registry import Registry
+
+    registry = Registry(tmp_path)
+    folders = [registry.path("reader", registry.save(result.model, "reader", card))
+               for result, card in two_tiny_readers]
+    joined = build_reader_ensemble([result.model for result, _ in two_tiny_readers])
+    ensemble = LineReader.load(registry.path("reader", registry.save(joined, "reader",
+                                                                     two_tiny_readers[0][1])))
+    inputs = line_inputs(two_tiny_readers[0][0].sets["validation"][0][:30])
+    apart = [LineReader.load(folder).probabilities(inputs) for folder in folders]
+    texts = [["".join(str(d.digit) for d in member.read(inputs)[index])
+              for member in map(LineReader.load, folders)] for index in range(len(inputs))]
+    assert any(len(set(pair)) > 1 for pair in texts)  # tiny readers disagree: both paths run
+    for index, (read, line) in enumerate(zip(ensemble.read(inputs), inputs)):
+        expected = digit_columns(agreed_decode([member[index] for member in apart], BLANK),
+                                 line.ink_width)
+        assert [(d.digit, d.start_column, d.stop_column) for d in read] == \
+            [(d.digit, d.start_column, d.stop_column) for d in expected]
+        np.testing.assert_allclose([d.confidence for d in read], [d.confidence for d in expected],
+                                   atol=1e-3)
+
+
 def test_the_card_measures_both_recipes_and_calibrates(two_tiny_readers):
     from digitlab.reader_ensemble import build_reader_ensemble, reader_ensemble_card
 
@@ -93,9 +121,11 @@ def test_readers_on_different_splits_are_refused(two_tiny_readers):
 
     (result, card), (other, other_card) = two_tiny_readers
     moved = {**other_card, "config": {**other_card["config"], "seed": 7}}
+    joined = build_reader_ensemble([result.model, other.model])
     with pytest.raises(ValueError, match="different validation lines"):
-        reader_ensemble_card(build_reader_ensemble([result.model, other.model]),
-                             [("a", card), ("b", moved)], lines=10, workers=1)
+        reader_ensemble_card(joined, [("a", card), ("b", moved)], lines=10, workers=1)
+    with pytest.raises(ValueError, match="b has no card"):
+        reader_ensemble_card(joined, [("a", card), ("b", {})], lines=10, workers=1)
 
 
 def test_an_ensemble_fine_tunes_every_member(two_tiny_readers, mnist, tmp_path):
