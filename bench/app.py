@@ -27,6 +27,7 @@ from digitlab.processes import free_port, port_listening, stop_process, wait_unt
 
 ROOT = Path(__file__).resolve().parent.parent
 COMMITTED_MODEL = ROOT / "models" / "digits" / "1"
+SERVED_NAMES = ("digits", "notdigit", "reader")  # what the app loads from the registry
 RESULTS = ROOT / "bench" / "results" / "app.json"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -69,11 +70,11 @@ def prepare_registry(models: Path) -> str:
     from digitlab.registry import Registry
 
     if (COMMITTED_MODEL / "model.tflite").exists():
-        for name in ("digits", "notdigit", "reader"):
+        for name in SERVED_NAMES:
             if (ROOT / "models" / name).is_dir():
                 shutil.copytree(ROOT / "models" / name, models / name)
         registry = Registry(models)
-        served = [f"{name}@{registry.current(name)}" for name in ("digits", "notdigit", "reader")
+        served = [f"{name}@{registry.current(name)}" for name in SERVED_NAMES
                   if registry.versions(name)]
         return "committed " + " + ".join(served)
     from digitlab.train import TrainConfig, train

@@ -20,6 +20,17 @@ import numpy as np
 MAX_MEMBERS = 3
 
 
+def nested_members(members: list, holds: str = "an ensemble averages", noun: str = "models") -> list:
+    """The 2 to MAX_MEMBERS members as nested models named member_1, member_2, ...; otherwise
+    a ValueError reading "<holds> 2 to 3 <noun>, got N"."""
+    import keras
+
+    if not 2 <= len(members) <= MAX_MEMBERS:
+        raise ValueError(f"{holds} 2 to {MAX_MEMBERS} {noun}, got {len(members)}")
+    return [keras.Model(member.input, member.output, name=f"member_{index + 1}")
+            for index, member in enumerate(members)]
+
+
 def build_ensemble(members: list) -> object:
     """One Keras model whose output is the mean of the members' probabilities."""
     import keras
@@ -27,11 +38,8 @@ def build_ensemble(members: list) -> object:
 
     from digitlab.models import INPUT_SHAPE
 
-    if not 2 <= len(members) <= MAX_MEMBERS:
-        raise ValueError(f"an ensemble averages 2 to {MAX_MEMBERS} models, got {len(members)}")
+    nested = nested_members(members)
     inputs = keras.Input(shape=INPUT_SHAPE, name="image")
-    nested = [keras.Model(member.input, member.output, name=f"member_{index + 1}")
-              for index, member in enumerate(members)]
     outputs = layers.Average(name="probabilities")([member(inputs) for member in nested])
     return keras.Model(inputs, outputs, name="ensemble")
 

@@ -14,24 +14,20 @@ from __future__ import annotations
 import argparse
 import json
 
-MAX_MEMBERS = 3
-
 
 def build_reader_ensemble(members: list) -> object:
     """One Keras model: (batch, 32, width, 1) -> (batch, width / 4, 11 x members)."""
     import keras
     from keras import layers
 
+    from digitlab.ensemble import nested_members
     from digitlab.lineimage import LINE_HEIGHT
 
-    if not 2 <= len(members) <= MAX_MEMBERS:
-        raise ValueError(f"a reader ensemble holds 2 to {MAX_MEMBERS} readers, got {len(members)}")
+    nested = nested_members(members, "a reader ensemble holds", "readers")
     if any(member_count(member) != 1 for member in members):
         raise ValueError("join single readers: a member here is itself an ensemble (its own "
                          "members can be joined directly, from their folders)")
     inputs = keras.Input(shape=(LINE_HEIGHT, None, 1), name="line")
-    nested = [keras.Model(member.input, member.output, name=f"member_{index + 1}")
-              for index, member in enumerate(members)]
     outputs = layers.Concatenate(axis=-1, name="members")([member(inputs) for member in nested])
     return keras.Model(inputs, outputs, name="reader_ensemble")
 

@@ -3,7 +3,7 @@
     python -m digitlab.reader_train                       # the committed default (about 40 min, 2 cores)
     python -m digitlab.reader_train --train-lines 2000 --epochs 1 --name reader-smoke
     python -m digitlab.reader_train --fine-tune reader    # learn the lines saved in the app (~10 min)
-    python -m digitlab.reader_train --recipe handwriting --initial-model reader  # other hands' digits
+    python -m digitlab.reader_train --recipe handwriting --member 1  # another reader, other hands' digits
 
 The lines are made by `digitlab.reader_data` (from `digitlab.linesynth`), the loop here trains
 the CRNN of `digitlab.reader_model` with CTC on a learning rate that anneals within the step or
