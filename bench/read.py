@@ -5,7 +5,8 @@ Scenes are MNIST **test** digits (which no model trained on) drawn as dark ink o
 `digitlab.synthetic.paper_frame`, a generator the reader never trained on (its lines come from
 `digitlab.linesynth`); a touching scene counts only when its ink forms one connected blob.
 `mixed_2_6` are 640x480 photos of 2-6 digit numbers whose gaps mix touching, tight and wide, with
-uneven light; `other_hands` writes numbers in two styles that are not MNIST's. The peers,
+uneven light; `other_hands` writes numbers in two styles that are not MNIST's; `single_digit`
+photos hold one digit (read by the digit model once the reader finds one digit). The peers,
 RapidOCR and Tesseract, read the same photos in the same run (`bash scripts/ensure-bench-peers.sh`
 installs them; without them their rows say so).
 """
@@ -73,7 +74,7 @@ def mixed_scenes(images, labels, count: int, seed: int, draw=None) -> list:
 
 def read_scenes(predictor, made) -> dict:
     """Share of photos read exactly, boxes split right, and p50/p95 ms per photo."""
-    text_right = split_right = 0
+    text_right = split_right = marked = 0
     timings = []
     right_touching = []
     for frame, text, boxes, touching in made:
@@ -84,12 +85,14 @@ def read_scenes(predictor, made) -> dict:
         split_right += len(found) == len(boxes) and all(
             box_overlap(f, t) > 0.5 for f, t in zip(found, boxes))
         text_right += reading.text == text
+        marked += reading.marks > 0
         if touching:
             right_touching.append(reading.text == text)
     report = {"text_right": round(text_right / len(made), 3),
               "split_right": round(split_right / len(made), 3),
               "read_p50_ms": round(float(np.percentile(timings, 50)), 2),
-              "read_p95_ms": round(float(np.percentile(timings, 95)), 2)}
+              "read_p95_ms": round(float(np.percentile(timings, 95)), 2),
+              "left_out_as_marks": round(marked / len(made), 3)}
     if right_touching and len(right_touching) < len(made):
         report["touching_text_right"] = round(float(np.mean(right_touching)), 3)
     return report
@@ -125,6 +128,7 @@ def main() -> None:
     (_, _), (images, labels) = load_mnist()
     count = arguments.count
     kinds = {
+        "single_digit": fixed_scenes(images, labels, count, 1, (0.2, 0.6), False, 5),
         "separate_4": fixed_scenes(images, labels, count, 4, (0.2, 0.6), False, 0),
         "touching_pairs": fixed_scenes(images, labels, count, 2, -0.1, True, 1),
         "touching_3": fixed_scenes(images, labels, count, 3, -0.1, True, 2),

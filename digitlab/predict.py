@@ -17,6 +17,7 @@ import numpy as np
 from digitlab.backends import ModelNotFoundError, load_backend, load_optional
 from digitlab.frames import DigitBox, find_digits
 from digitlab.ink import EmptyImageError
+from digitlab.lineimage import lone_digit
 from digitlab.preprocess import to_mnist
 from digitlab.reader import DEFAULT_READER, LineReader
 from digitlab.reading import DigitReading, LineReading, Reading
@@ -286,20 +287,41 @@ class Predictor:
         boxes = find_digits(frame, score=score)
         return FoundDigits(boxes, [scored.get(id(box.image), (None, None))[1] for box in boxes])
 
+    def lone_digits(self, lines: list[FoundLine], read: list) -> list[Prediction | None]:
+        """Per line, the digit model's prediction (not_digit included) where the reader read one
+        digit: a lone digit is judged as a drawn one is, by the model and rejector in one call."""
+        single = [index for index, digits in enumerate(read) if len(digits) == 1]
+        judged: list[Prediction | None] = [None] * len(lines)
+        if single:
+            batch = np.stack([lone_digit(lines[index].input) for index in single])[..., None]
+            probabilities, marks = self.scored(batch)
+            for index, p, image, mark in zip(single, probabilities, batch, marks):
+                judged[index] = self.to_prediction(p, image[..., 0], bool(mark))
+        return judged
+
     def read_lines(self, found: list[FoundDigits]) -> list[Reading]:
-        """Readings of several frames' lines, with one reader call per line width."""
+        """Readings of several frames' lines, with one reader call per line width. A line read
+        as one digit takes the digit model's answer, and is left out (counted in the reading's
+        marks) when that says it is not a digit: a dot, a bar, a scribble."""
         lines = [line for frame in found for line in frame.lines]
-        read = iter(self.reader.read([line.input for line in lines]) if lines else [])
+        read = self.reader.read([line.input for line in lines]) if lines else []
+        judged = iter(self.lone_digits(lines, read))
+        read = iter(read)
         readings = []
         for frame in found:
-            line_readings = []
-            for line, digits in zip(frame.lines, read):
+            line_readings, marks = [], 0
+            for line, digits, lone in zip(frame.lines, read, judged):
+                if lone is not None and lone.not_digit:
+                    marks += 1
+                    continue
                 boxes = line.digit_boxes([(digit.start_column, digit.stop_column) for digit in digits])
                 boxed = [DigitReading(digit.digit, digit.confidence, box,
                                       digit.confidence < self.reader.uncertain_threshold)
                          for digit, box in zip(digits, boxes)]
+                if lone is not None:
+                    boxed = [DigitReading(lone.digit, lone.confidence, boxes[0], lone.uncertain)]
                 line_readings.append(LineReading("".join(str(d.digit) for d in boxed), line.box, boxed))
-            readings.append(Reading.from_lines(line_readings))
+            readings.append(Reading.from_lines(line_readings, marks=marks))
         return readings
 
     def read_found(self, found: list[FoundDigits]) -> list[Reading]:
@@ -322,9 +344,10 @@ class Predictor:
         marks = iter(self.marks(batch))  # marks that are not digits are left out of readings
         readings = []
         for frame in found:
-            digits = [DigitReading(p.digit, p.confidence, box.box, p.uncertain)
-                      for box, p, mark in zip(frame.boxes, predictions, marks) if not mark]
-            readings.append(Reading(text="".join(str(d.digit) for d in digits), digits=digits))
+            kept = [(box, p) for box, p, mark in zip(frame.boxes, predictions, marks) if not mark]
+            digits = [DigitReading(p.digit, p.confidence, box.box, p.uncertain) for box, p in kept]
+            readings.append(Reading(text="".join(str(d.digit) for d in digits), digits=digits,
+                                    marks=len(frame.boxes) - len(kept)))
         return readings
 
     def read(self, frame: np.ndarray) -> Reading:

@@ -83,6 +83,13 @@ def reader_card(result: ReaderResult):
                 "data": result.data, "history": result.history,
                 "framework": {"keras": keras.__version__, "tensorflow": tf.__version__},
                 "train_seconds": round(result.seconds, 1)}
+    if result.config.initial_model:  # a fine-tuned ensemble still names the readers it holds
+        from digitlab.predict import read_card, resolve_model
+
+        training["fine_tuned_from"] = resolve_model(result.config.initial_model)[1]
+        members_of = read_card(resolve_model(result.config.initial_model)[0]).get("members")
+        if members_of:
+            training["members"] = members_of
     metrics = {"validation_sequence": sequence_accuracy(validation, result.sets["validation"][1]),
                "test_sequence": sequence_accuracy(test, result.sets["test"][1])}
     if "store_holdout" in result.sets:

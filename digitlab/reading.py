@@ -46,21 +46,23 @@ class LineReading:
 class Reading:
     """All digits in a scene, line by line (top to bottom, each left to right), and their text.
 
-    text joins the lines' texts with a space; digits lists every line's digits in that order.
+    text joins the lines' texts with a space; digits lists every line's digits in that order;
+    marks counts what was left out because it is not a digit (a lone dot, bar or scribble).
     """
 
     text: str
     digits: list[DigitReading]
     lines: list[LineReading] = field(default_factory=list)
+    marks: int = 0
 
     @classmethod
-    def from_lines(cls, lines: list[LineReading]) -> Reading:
+    def from_lines(cls, lines: list[LineReading], marks: int = 0) -> Reading:
         """A reading made of lines (those without digits left out)."""
         lines = [line for line in lines if line.digits]
         return cls(" ".join(line.text for line in lines),
-                   [digit for line in lines for digit in line.digits], lines)
+                   [digit for line in lines for digit in line.digits], lines, marks)
 
     def to_dict(self) -> dict:
-        """JSON shape: text, digits and lines."""
+        """JSON shape: text, digits, lines and marks."""
         return {"text": self.text, "digits": [digit.to_dict() for digit in self.digits],
-                "lines": [line.to_dict() for line in self.lines]}
+                "lines": [line.to_dict() for line in self.lines], "marks": self.marks}

@@ -50,6 +50,7 @@ class RejectorConfig:
     width: int = 24
     max_rejected: float = 0.003  # share of held-out digits (and canvas drawings) it may reject
     seed: int = 0
+    augment_recipe: str = "standard"  # digitlab.augment.RECIPES: "handwriting" as the digit model's
 
     def to_dict(self) -> dict:
         """The config as a JSON object."""
@@ -124,14 +125,17 @@ def train_model(config: RejectorConfig, mnist, progress=print):
     import keras
     import tensorflow as tf
 
-    from digitlab.augment import augment_batch
+    from digitlab.augment import RECIPES, augment_batch
 
+    if config.augment_recipe not in RECIPES:
+        raise ValueError(f"augment_recipe must be one of {sorted(RECIPES)}, got {config.augment_recipe!r}")
+    recipe = RECIPES[config.augment_recipe]()
     keras.utils.set_random_seed(config.seed)
     images, targets = training_set(config, mnist)
     progress(f"{int((targets == 0).sum())} digits, {int(targets.sum())} marks ready")
 
     def augmented(batch, labels, index):
-        return augment_batch(batch, seed=(config.seed, index)), labels
+        return augment_batch(batch, recipe, seed=(config.seed, index)), labels
 
     dataset = (tf.data.Dataset.from_tensor_slices((images, targets))
                .shuffle(len(images), seed=config.seed).batch(config.batch_size).enumerate()
@@ -251,7 +255,7 @@ def main(argv: list[str] | None = None) -> int:
                                      description=__doc__.splitlines()[0])
     for option in fields(RejectorConfig):
         parser.add_argument("--" + option.name.replace("_", "-"), default=None,
-                            type=float if option.type == "float" else int)
+                            type={"float": float, "str": str}.get(option.type, int))
     parser.add_argument("--digit-model", default="digits", help="the digit model whose "
                         "features the distance score uses (registry name or folder)")
     parser.add_argument("--no-distance", action="store_true",

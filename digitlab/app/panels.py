@@ -47,6 +47,8 @@ def prediction_html(prediction: Prediction, model_id: str | None) -> str:
 
 def reading_html(reading: Reading, model_id: str | None) -> str:
     """The digits read left to right, each with its confidence."""
+    if not reading.digits and reading.marks:
+        return waiting_html("That doesn't look like a number: write digits, in one or more lines.")
     if not reading.digits:
         return waiting_html("No digits found: write a number larger, in one or more lines.")
     chips = "".join(

@@ -56,9 +56,11 @@ class FakePredictor:
         return rows
 
     def read(self, frame) -> Reading:
-        """Every digit found reads as the fixed digit."""
-        digits = [DigitReading(self.digit, self.confidence, box.box, False)
-                  for box in find_digits(frame)]
+        """Every digit found reads as the fixed digit (or, with not_digit, is left out as a mark)."""
+        boxes = find_digits(frame)
+        if self.not_digit:
+            return Reading("", [], marks=len(boxes))
+        digits = [DigitReading(self.digit, self.confidence, box.box, False) for box in boxes]
         return Reading("".join(str(d.digit) for d in digits), digits)
 
     def reload_if_changed(self, force: bool = False) -> bool:

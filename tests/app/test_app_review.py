@@ -116,3 +116,6 @@ def test_a_mark_that_is_not_a_digit_is_called_so_and_enter_does_not_save_it(tmp_
     assert session.store.total() == 0 and "not a digit" in app.message.value
     app.key_pressed("1", False, False, False)  # the user knows better: a digit key still saves
     assert session.store.counts()[1] == 1
+    app.controls.mode_picker.value = "read"  # in "Read a number", marks are left out and said so
+    pen(app, SHAPES[1])
+    assert "doesn&#x27;t look like a number" in app.result.value and 'data-digit=""' in app.result.value

@@ -149,6 +149,58 @@ def test_blank_and_speck_only_photos_read_as_nothing(readers):
     assert reading.text == "" and reading.digits == [] and reading.lines == []
 
 
+def lone_page(image28: np.ndarray) -> np.ndarray:
+    """A drawing pad (300 x 300, white) with one MNIST digit drawn large on it, alone."""
+    import cv2
+
+    page = np.full((300, 300), 255, np.uint8)
+    page[50:250, 50:250] = cv2.resize(255 - image28, (200, 200), interpolation=cv2.INTER_LINEAR)
+    return cv2.cvtColor(page, cv2.COLOR_GRAY2BGR)
+
+
+def test_a_lone_digit_is_read_by_the_digit_model_as_a_drawn_one_is(mnist, readers):
+    from digitlab.lineimage import lone_digit
+    from digitlab.textlines import find_lines
+
+    with_reader, _ = readers
+    _, (images, labels) = mnist
+    right = lone = 0
+    for image, label in zip(images[:40], labels[:40]):
+        frame = lone_page(image)
+        reading = with_reader.read(frame)
+        (line,) = find_lines(frame)
+        (read,) = with_reader.reader.read([line.input])
+        right += reading.text == str(label)
+        if len(read) != 1:  # a line the reader reads as several digits stays the reader's
+            assert reading.text == "".join(str(digit.digit) for digit in read)
+            continue
+        lone += 1
+        expected = with_reader.predict([lone_digit(line.input)])[0]  # the oracle: Recognise mode
+        assert reading.text == ("" if expected.not_digit else str(expected.digit))
+        if reading.digits:
+            assert reading.digits[0].confidence == pytest.approx(expected.confidence, abs=1e-6)
+            assert reading.digits[0].uncertain == expected.uncertain
+    assert lone >= 35 and right >= 38
+
+
+def test_a_lone_dot_or_blob_is_left_out_as_a_mark_but_a_number_is_not(mnist, readers):
+    import cv2
+
+    with_reader, _ = readers
+    for radius in (10, 16, 24):
+        page = np.full((300, 300, 3), 255, np.uint8)
+        cv2.circle(page, (150, 150), radius, (0, 0, 0), -1)
+        reading = with_reader.read(page)
+        assert (reading.text, reading.lines, reading.marks) == ("", [], 1), radius
+        assert reading.to_dict()["marks"] == 1
+    cv2.circle(page, (150, 40), 16, (0, 0, 0), -1)  # two lone dots: two marks
+    assert with_reader.read(page).marks == 2
+    (frame, text), = scenes(mnist, 3, 1, 0.4, False, seed=13)
+    cv2.circle(frame, (40, 40), 14, (40, 40, 40), -1)  # a dot above a number: the number stays
+    reading = with_reader.read(frame)
+    assert reading.text == text and reading.marks == 1
+
+
 def script_page(text: str) -> np.ndarray:
     """A photo of text written in OpenCV's script font (letters or digits alike)."""
     import cv2

@@ -129,12 +129,17 @@ def test_readers_on_different_splits_are_refused(two_tiny_readers):
 
 
 def test_an_ensemble_fine_tunes_every_member(two_tiny_readers, mnist, tmp_path):
-    from digitlab.reader_ensemble import build_reader_ensemble
+    from digitlab.reader_card import reader_card
+    from digitlab.reader_ensemble import build_reader_ensemble, reader_ensemble_card
     from digitlab.reader_train import ReaderConfig, train_reader
 
     models = [result.model for result, _ in two_tiny_readers]
     path = tmp_path / "ensemble.keras"
-    build_reader_ensemble(models).save(path)
+    ensemble = build_reader_ensemble(models)
+    ensemble.save(path)
+    members = [(f"reader@{index + 1}", card) for index, (_, card) in enumerate(two_tiny_readers)]
+    joined_card = reader_ensemble_card(ensemble, members, lines=10, workers=1).to_dict()
+    (tmp_path / "card.json").write_text(json.dumps(joined_card))
     before = [model.get_layer("probabilities").get_weights()[0].copy() for model in models]
     config = ReaderConfig.fine_tune(str(path), train_lines=64, validation_lines=10, test_lines=10,
                                     workers=1, use_store=False)
@@ -143,3 +148,5 @@ def test_an_ensemble_fine_tunes_every_member(two_tiny_readers, mnist, tmp_path):
     for index, start in enumerate(before):
         member = tuned.model.get_layer(f"member_{index + 1}").get_layer("probabilities")
         assert not np.allclose(member.get_weights()[0], start)  # both members learned
+    card = reader_card(tuned).to_dict()  # the fine-tuned card still names the readers it holds
+    assert card["fine_tuned_from"] == "ensemble" and card["members"] == joined_card["members"]

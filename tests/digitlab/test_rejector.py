@@ -73,7 +73,7 @@ def test_a_reading_leaves_marks_out(predictor, mnist):
     page[40:152, 20:132] = 255 - cv2.resize(x_test[0], (112, 112))
     page[40:152, 260:372] = letter_k()
     reading = predictor.read(page)
-    assert reading.text == str(y_test[0]) and len(reading.digits) == 1
+    assert reading.text == str(y_test[0]) and len(reading.digits) == 1 and reading.marks == 1
     assert Predictor.load(COMMITTED_MODEL, reader=None, rejector=None).read(page).text != \
         reading.text  # without the rejector the mark is read as a digit
 
@@ -93,6 +93,13 @@ def test_marks_are_deterministic_and_kinds_checked(mnist):
         make_marks("circles", 1, 0)
     with pytest.raises(ValueError, match="digits"):
         make_marks("pairs", 1, 0)
+
+
+def test_an_unknown_augment_recipe_is_refused_before_training(mnist):
+    from digitlab.rejector_train import RejectorConfig, train_rejector
+
+    with pytest.raises(ValueError, match="augment_recipe must be one of"):
+        train_rejector(RejectorConfig(augment_recipe="marker"), mnist=mnist, progress=lambda text: None)
 
 
 def test_a_tiny_training_run_calibrates_each_score_and_measures(mnist, small_trained_model):
