@@ -13,7 +13,6 @@ import cv2
 import numpy as np
 
 from digitlab.ink import EmptyImageError
-from digitlab.preprocess import centre_digit
 
 LINE_HEIGHT = 32
 INK_HEIGHT = 24  # the line's ink box is scaled to this height, as MNIST fits a digit to 20 of 28
@@ -75,11 +74,6 @@ def line_input(ink: np.ndarray, mask: np.ndarray | None = None,
     image = np.zeros((LINE_HEIGHT, padded_width(scaled_width + 2 * PAD)), np.float32)
     image[PAD:PAD + INK_HEIGHT, PAD:PAD + scaled_width] = np.minimum(small / level, 1.0)
     return LineInput(image, left, top, scale, scaled_width + 2 * PAD)
-
-
-def lone_digit(line: LineInput) -> np.ndarray:
-    """A line's ink as one MNIST-style 28x28 digit, to judge a line that reads as a single digit."""
-    return centre_digit(line.image)
 
 
 def to_crop_x(line: LineInput, column: float) -> float:

@@ -17,7 +17,6 @@ import numpy as np
 from digitlab.backends import ModelNotFoundError, load_backend, load_optional
 from digitlab.frames import DigitBox, find_digits
 from digitlab.ink import EmptyImageError
-from digitlab.lineimage import lone_digit
 from digitlab.preprocess import to_mnist
 from digitlab.reader import DEFAULT_READER, LineReader
 from digitlab.reading import DigitReading, LineReading, Reading
@@ -288,16 +287,31 @@ class Predictor:
         return FoundDigits(boxes, [scored.get(id(box.image), (None, None))[1] for box in boxes])
 
     def lone_digits(self, lines: list[FoundLine], read: list) -> list[Prediction | None]:
-        """Per line, the digit model's prediction (not_digit included) where the reader read one
-        digit: a lone digit is judged as a drawn one is, by the model and rejector in one call."""
-        single = [index for index, digits in enumerate(read) if len(digits) == 1]
+        """Per line, the digit model's prediction where the reader read one digit: the line's
+        own crop of the frame goes through Recognise mode's path (to_mnist, the digit model and
+        the rejector in one call), and only dots or specks there make it not a digit too."""
         judged: list[Prediction | None] = [None] * len(lines)
+        single, images = [], []
+        for index, digits in enumerate(read):
+            if len(digits) == 1 and lines[index].crop is not None:
+                try:
+                    images.append(to_mnist(lines[index].crop))
+                    single.append(index)
+                except EmptyImageError:  # only a dot or specks, as Recognise mode would say
+                    judged[index] = self.to_prediction(np.full(10, 0.1, np.float32),
+                                                       np.zeros((28, 28), np.float32), True)
         if single:
-            batch = np.stack([lone_digit(lines[index].input) for index in single])[..., None]
+            batch = np.stack(images).astype(np.float32)[..., None]
             probabilities, marks = self.scored(batch)
             for index, p, image, mark in zip(single, probabilities, batch, marks):
                 judged[index] = self.to_prediction(p, image[..., 0], bool(mark))
         return judged
+
+    def number_lines(self, lines: list[FoundLine]) -> list[FoundLine]:
+        """The lines a reading keeps: all but those read as one digit that is not a digit."""
+        read = self.reader.read([line.input for line in lines]) if lines else []
+        return [line for line, lone in zip(lines, self.lone_digits(lines, read))
+                if lone is None or not lone.not_digit]
 
     def read_lines(self, found: list[FoundDigits]) -> list[Reading]:
         """Readings of several frames' lines, with one reader call per line width. A line read

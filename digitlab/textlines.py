@@ -32,6 +32,7 @@ class FoundLine:
     factor: float  # working size / frame size
     parts: list[tuple[int, int, int, int]] = field(default_factory=list)  # (left, top, right, bottom)
     unrotate: np.ndarray | None = None  # 2x3: the straightened crop's pixels -> the mask's
+    crop: np.ndarray | None = field(default=None, repr=False)  # the frame around the line's box
 
     def crop_x(self, column: float) -> float:
         """A reader-input column's x in the mask's pixels (through the straightening, if any)."""
@@ -83,6 +84,16 @@ class FoundLine:
             else:
                 boxes.append(self.ink_box(left, right))
         return boxes
+
+
+CROP_MARGIN = 0.15  # of the box's long side: the frame kept around a line, to judge a lone digit
+
+
+def frame_crop(frame: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
+    """The frame's pixels in a box (x, y, w, h) and a margin around it (a view, not a copy)."""
+    x, y, width, height = box
+    margin = int(CROP_MARGIN * max(width, height)) + 2
+    return frame[max(0, y - margin):y + height + margin, max(0, x - margin):x + width + margin]
 
 
 def rows_of(parts: list[Part]) -> list[list[Part]]:
@@ -181,5 +192,6 @@ def find_lines(frame, min_height_fraction: float = 0.03,
                 continue
             box = tuple(round(value / found.factor) for value in (left, top, right - left, bottom - top))
             own = [(p.left - left, p.top - top, p.right - left, p.bottom - top) for p in parts]
-            lines.append(FoundLine(box, prepared, mask, (left, top), found.factor, own, unrotate))
+            lines.append(FoundLine(box, prepared, mask, (left, top), found.factor, own, unrotate,
+                                   frame_crop(np.asarray(frame), box)))
     return lines

@@ -182,7 +182,7 @@ class DrawingSession:
         reader = self.predictor.reader
         if reader is None:
             raise NoModelError("no line reader is loaded, so there is nothing to save lines for")
-        lines = self.predictor.find(page).lines
+        lines = self.predictor.number_lines(self.predictor.find(page).lines)  # marks left out
         if not lines:
             raise EmptyImageError("no line of digits was found on the pad")
         texts = typed.split()

@@ -16,6 +16,7 @@ from digitlab.reading import DigitReading, Reading
 ROOT = Path(__file__).resolve().parents[2]  # the repository (this file is tests/app/helpers.py)
 COMMITTED_MODEL = ROOT / "models" / "digits" / "1"
 COMMITTED_READER = ROOT / "models" / "reader" / "1"
+COMMITTED_REJECTOR = ROOT / "models" / "notdigit" / "1"  # fused with digits@1
 
 # Pen paths in a 336x336 pad, drawn the way a person would (used by unit and browser tests).
 SHAPES = {
@@ -91,6 +92,8 @@ def registry_with_model(models_root: Path, trained=None) -> str:
     return "trained"
 
 
-def registry_with_reader(models_root: Path) -> None:
-    """Put the committed line reader at models_root/reader/1."""
+def registry_with_reader(models_root: Path, rejector: bool = False) -> None:
+    """Put the committed line reader at models_root/reader/1 (and digits@1's rejector)."""
     shutil.copytree(COMMITTED_READER, models_root / "reader" / "1")
+    if rejector:
+        shutil.copytree(COMMITTED_REJECTOR, models_root / "notdigit" / "1")

@@ -216,3 +216,18 @@ def test_a_typed_number_saves_the_line_for_the_reader(real_model, isolated_dirs)
     images, texts = LineSamples(store).lines(saved.split)
     assert texts == ["17"] and images[0].shape[0] == 32
     assert session.save_line("17")[0].duplicate  # the same drawing is stored once
+
+
+@pytest.mark.slow
+def test_a_dot_beside_a_number_is_left_out_of_the_reading_and_of_the_saved_lines(real_model,
+                                                                               isolated_dirs):
+    registry_with_reader(isolated_dirs / "models", rejector=True)
+    session = DrawingSession(SampleStore(), Registry(), width=840, height=300)
+    assert session.predictor.rejector is not None
+    write_number(session, (1, 7), (20, 120))
+    draw(session.recorder, [[(720, 150), (721, 151)]])  # a dot, far right: a line of its own
+    reading = session.read()
+    assert (reading.text, reading.marks) == ("17", 1)
+    (saved,) = session.save_line("17")  # one number for the one line the reading shows
+    assert saved.text == "17"
+

@@ -249,6 +249,31 @@ def test_read_of_real_digits_and_busy_model_download(client, app, digits):
         check(app, client.get("/model"))
 
 
+def test_read_leaves_a_lone_mark_out_and_counts_it_as_documented(digits, tmp_path):
+    """With the served models (reader and rejector), a dot beside a number is counted in marks."""
+    import cv2
+
+    from digitlab.predict import Predictor
+    from digitlab.registry import Registry as ModelRegistry
+    from tests.serve.helpers import make_app
+
+    served = ModelRegistry(Path(__file__).resolve().parents[2] / "models")
+    predictor = Predictor.load(served.path("digits"), reader=served.path("reader"),
+                               rejector=served.path("notdigit"))
+    app = make_app(predictor, tmp_path)
+    try:
+        page, _ = scene(list(digits[0][:3]))
+        text = predictor.read(page).text
+        page = np.pad(page, ((0, 0), (0, 400), (0, 0)), constant_values=235)
+        cv2.circle(page, (page.shape[1] - 150, page.shape[0] // 2), 18, (20, 20, 20), -1)
+        answer = app.test_client().post("/read", data=encode(page, ".png"), content_type="image/png")
+        body = answer.get_json()
+        assert (body["text"], body["marks"]) == (text, 1) and text, body
+        check(app, answer)
+    finally:
+        app.extensions["digitlab"].close()
+
+
 @pytest.mark.parametrize("route", ["/upload_training_data", "/retrain_model", "/promote"])
 def test_write_routes_refuse_without_the_right_token_or_host(client, app, route):
     """401 without a bearer token, 403 with a wrong one or a wrong Host, all as documented."""
