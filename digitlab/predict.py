@@ -15,13 +15,12 @@ from pathlib import Path
 import numpy as np
 
 from digitlab.backends import ModelNotFoundError, load_backend, load_optional
-from digitlab.frames import DigitBox, find_digits
 from digitlab.ink import EmptyImageError
 from digitlab.preprocess import to_mnist
 from digitlab.reader import DEFAULT_READER, LineReader
-from digitlab.reading import DigitReading, LineReading, Reading
+from digitlab.reading import Reading
 from digitlab.rejector import DEFAULT_REJECTOR, Rejector
-from digitlab.textlines import FoundLine, find_lines
+from digitlab.scenes import FoundDigits, SceneReading
 
 DEFAULT_MODEL = "digits"
 DEFAULT_UNCERTAIN_THRESHOLD = 0.7  # used when a model card carries no calibrated threshold
@@ -52,18 +51,6 @@ class Prediction:
             "uncertain": self.uncertain,
             "not_digit": self.not_digit,
         }
-
-
-@dataclass
-class FoundDigits:
-    """What a frame holds: its lines for the line reader, or (without one) cut digit boxes.
-
-    For cut digits, probabilities holds what the model-guided cut search already read of them.
-    """
-
-    boxes: list[DigitBox]
-    probabilities: list[np.ndarray | None]
-    lines: list[FoundLine] | None = None
 
 
 def resolve_model(spec: str | Path) -> tuple[Path, str, str | None]:
@@ -132,7 +119,7 @@ def is_prepared(image: np.ndarray) -> bool:
             and float(image.min()) >= 0.0 and float(image.max()) <= 1.0 + 1e-4)
 
 
-class Predictor:
+class Predictor(SceneReading):
     """Load a model once, then predict digits for batches of images from any thread."""
 
     def __init__(self, backend, model_id: str, uncertain_threshold: float,
@@ -270,103 +257,6 @@ class Predictor:
             uncertain=confidence < self.uncertain_threshold, image28=image28,
             not_digit=not_digit,
         )
-
-    def find(self, frame: np.ndarray) -> FoundDigits:
-        """What a frame or photo holds: its lines (with a reader) or its cut digits."""
-        if self.reader is not None:
-            return FoundDigits([], [], find_lines(frame))
-        scored = {}  # id -> (image, probabilities) of the crops the cut search read
-
-        def score(images):
-            """The model's probabilities, remembered per crop."""
-            probabilities = self.probabilities(images)
-            scored.update({id(image): (image, p) for image, p in zip(images, probabilities)})
-            return probabilities
-
-        boxes = find_digits(frame, score=score)
-        return FoundDigits(boxes, [scored.get(id(box.image), (None, None))[1] for box in boxes])
-
-    def lone_digits(self, lines: list[FoundLine], read: list) -> list[Prediction | None]:
-        """Per line, the digit model's prediction where the reader read one digit: the line's
-        own crop of the frame goes through Recognise mode's path (to_mnist, the digit model and
-        the rejector in one call), and only dots or specks there make it not a digit too."""
-        judged: list[Prediction | None] = [None] * len(lines)
-        single, images = [], []
-        for index, digits in enumerate(read):
-            if len(digits) == 1 and lines[index].crop is not None:
-                try:
-                    images.append(to_mnist(lines[index].crop))
-                    single.append(index)
-                except EmptyImageError:  # only a dot or specks, as Recognise mode would say
-                    judged[index] = self.to_prediction(np.full(10, 0.1, np.float32),
-                                                       np.zeros((28, 28), np.float32), True)
-        if single:
-            batch = np.stack(images).astype(np.float32)[..., None]
-            probabilities, marks = self.scored(batch)
-            for index, p, image, mark in zip(single, probabilities, batch, marks):
-                judged[index] = self.to_prediction(p, image[..., 0], bool(mark))
-        return judged
-
-    def number_lines(self, lines: list[FoundLine]) -> list[FoundLine]:
-        """The lines a reading keeps: all but those read as one digit that is not a digit."""
-        read = self.reader.read([line.input for line in lines]) if lines else []
-        return [line for line, lone in zip(lines, self.lone_digits(lines, read))
-                if lone is None or not lone.not_digit]
-
-    def read_lines(self, found: list[FoundDigits]) -> list[Reading]:
-        """Readings of several frames' lines, with one reader call per line width. A line read
-        as one digit takes the digit model's answer, and is left out (counted in the reading's
-        marks) when that says it is not a digit: a dot, a bar, a scribble."""
-        lines = [line for frame in found for line in frame.lines]
-        read = self.reader.read([line.input for line in lines]) if lines else []
-        judged = iter(self.lone_digits(lines, read))
-        read = iter(read)
-        readings = []
-        for frame in found:
-            line_readings, marks = [], 0
-            for line, digits, lone in zip(frame.lines, read, judged):
-                if lone is not None and lone.not_digit:
-                    marks += 1
-                    continue
-                boxes = line.digit_boxes([(digit.start_column, digit.stop_column) for digit in digits])
-                boxed = [DigitReading(digit.digit, digit.confidence, box,
-                                      digit.confidence < self.reader.uncertain_threshold)
-                         for digit, box in zip(digits, boxes)]
-                if lone is not None:
-                    boxed = [DigitReading(lone.digit, lone.confidence, boxes[0], lone.uncertain)]
-                line_readings.append(LineReading("".join(str(d.digit) for d in boxed), line.box, boxed))
-            readings.append(Reading.from_lines(line_readings, marks=marks))
-        return readings
-
-    def read_found(self, found: list[FoundDigits]) -> list[Reading]:
-        """Readings of several frames, with one model call for every crop or line width not yet read."""
-        by_lines = [index for index, frame in enumerate(found) if frame.lines is not None]
-        if by_lines:  # frames found before a reader came or went are read the way they were found
-            readings = dict(zip(by_lines, self.read_lines([found[index] for index in by_lines])))
-            cut = [index for index in range(len(found)) if index not in readings]
-            readings.update(zip(cut, self.read_found([found[index] for index in cut]) if cut else []))
-            return [readings[index] for index in range(len(found))]
-        boxes = [box for frame in found for box in frame.boxes]
-        if not boxes:
-            return [Reading(text="", digits=[]) for _ in found]
-        batch = self.prepare([box.image for box in boxes])
-        known = [p for frame in found for p in frame.probabilities]
-        unread = [index for index, p in enumerate(known) if p is None]  # read each crop once
-        fresh = iter(self.backend(batch[unread]) if unread else [])
-        predictions = iter(self.to_prediction(next(fresh) if p is None else p, image[..., 0])
-                           for p, image in zip(known, batch))
-        marks = iter(self.marks(batch))  # marks that are not digits are left out of readings
-        readings = []
-        for frame in found:
-            kept = [(box, p) for box, p, mark in zip(frame.boxes, predictions, marks) if not mark]
-            digits = [DigitReading(p.digit, p.confidence, box.box, p.uncertain) for box, p in kept]
-            readings.append(Reading(text="".join(str(d.digit) for d in digits), digits=digits,
-                                    marks=len(frame.boxes) - len(kept)))
-        return readings
-
-    def read(self, frame: np.ndarray) -> Reading:
-        """Find the lines of digits in a frame or photo and read them."""
-        return self.read_found([self.find(frame)])[0]
 
 
 def read_digits(frame: np.ndarray, predictor: Predictor | None = None) -> Reading:
