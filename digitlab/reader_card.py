@@ -86,8 +86,8 @@ def reader_card(result: ReaderResult):
     if result.config.initial_model:  # a fine-tuned ensemble still names the readers it holds
         from digitlab.predict import read_card, resolve_model
 
-        training["fine_tuned_from"] = resolve_model(result.config.initial_model)[1]
-        members_of = read_card(resolve_model(result.config.initial_model)[0]).get("members")
+        path, training["fine_tuned_from"], _ = resolve_model(result.config.initial_model)
+        members_of = read_card(path).get("members")
         if members_of:
             training["members"] = members_of
     metrics = {"validation_sequence": sequence_accuracy(validation, result.sets["validation"][1]),

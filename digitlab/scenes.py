@@ -73,24 +73,27 @@ class SceneReading:
                 judged[index] = self.to_prediction(p, image[..., 0], bool(mark))
         return judged
 
-    def number_lines(self, lines: list[FoundLine]) -> list[FoundLine]:
-        """The lines a reading keeps: all but those read as one digit that is not a digit."""
+    def judged_lines(self, lines: list[FoundLine]) -> list[tuple[list, Prediction | None]]:
+        """Per line, the reader's digits (one reader call per line width) and, where it read one
+        digit, the digit model's judgement of the line (`lone_digits`)."""
         read = self.reader.read([line.input for line in lines]) if lines else []
-        return [line for line, lone in zip(lines, self.lone_digits(lines, read))
+        return list(zip(read, self.lone_digits(lines, read)))
+
+    def number_lines(self, lines: list[FoundLine]) -> list[tuple[FoundLine, list]]:
+        """The lines a reading keeps, with the reader's digits: all but those read as one digit
+        that is not a digit."""
+        return [(line, digits) for line, (digits, lone) in zip(lines, self.judged_lines(lines))
                 if lone is None or not lone.not_digit]
 
     def read_lines(self, found: list[FoundDigits]) -> list[Reading]:
         """Readings of several frames' lines, with one reader call per line width. A line read
         as one digit takes the digit model's answer, and is left out (counted in the reading's
         marks) when that says it is not a digit: a dot, a bar, a scribble."""
-        lines = [line for frame in found for line in frame.lines]
-        read = self.reader.read([line.input for line in lines]) if lines else []
-        judged = iter(self.lone_digits(lines, read))
-        read = iter(read)
+        judged = iter(self.judged_lines([line for frame in found for line in frame.lines]))
         readings = []
         for frame in found:
             line_readings, marks = [], 0
-            for line, digits, lone in zip(frame.lines, read, judged):
+            for line, (digits, lone) in zip(frame.lines, judged):
                 if lone is not None and lone.not_digit:
                     marks += 1
                     continue

@@ -177,7 +177,7 @@ def find_lines(frame, min_height_fraction: float = 0.03,
     found = frame_parts(frame, min_height_fraction, max_height_fraction)
     if found is None:
         return []
-    lines = []
+    lines, pixels = [], np.asarray(frame)
     for row in rows_of(found.parts):
         for parts in split_row(row):
             left, top = min(p.left for p in parts), min(p.top for p in parts)
@@ -193,5 +193,5 @@ def find_lines(frame, min_height_fraction: float = 0.03,
             box = tuple(round(value / found.factor) for value in (left, top, right - left, bottom - top))
             own = [(p.left - left, p.top - top, p.right - left, p.bottom - top) for p in parts]
             lines.append(FoundLine(box, prepared, mask, (left, top), found.factor, own, unrotate,
-                                   frame_crop(np.asarray(frame), box)))
+                                   frame_crop(pixels, box)))
     return lines

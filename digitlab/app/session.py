@@ -182,15 +182,15 @@ class DrawingSession:
         reader = self.predictor.reader
         if reader is None:
             raise NoModelError("no line reader is loaded, so there is nothing to save lines for")
-        lines = self.predictor.number_lines(self.predictor.find(page).lines)  # marks left out
-        if not lines:
+        kept = self.predictor.number_lines(self.predictor.find(page).lines)  # marks left out
+        if not kept:
             raise EmptyImageError("no line of digits was found on the pad")
+        lines, readings = [line for line, _ in kept], [digits for _, digits in kept]
         texts = typed.split()
         if len(texts) != len(lines):
             raise StoreError(f"the pad holds {len(lines)} line{'s' * (len(lines) > 1)} of digits: "
                              f"type {len(lines)} number{'s' * (len(lines) > 1)}, separated by spaces")
         store, original = LineSamples(self.store), to_png(self.canvas_image())
-        readings = reader.read([line.input for line in lines])
         for text, digits in zip(texts, readings):
             if abs(len(text) - len(digits)) > MAX_LENGTH_GAP:
                 raise StoreError(f"the reader sees {len(digits)} digit{'s' * (len(digits) != 1)} "
