@@ -5,10 +5,11 @@ Scenes are MNIST **test** digits (which no model trained on) drawn as dark ink o
 `digitlab.synthetic.paper_frame`, a generator the reader never trained on (its lines come from
 `digitlab.linesynth`); a touching scene counts only when its ink forms one connected blob.
 `mixed_2_6` are 640x480 photos of 2-6 digit numbers whose gaps mix touching, tight and wide, with
-uneven light; `other_hands` writes numbers in two styles that are not MNIST's; `single_digit`
-photos hold one digit (read by the digit model once the reader finds one digit). The peers,
-RapidOCR and Tesseract, read the same photos in the same run (`bash scripts/ensure-bench-peers.sh`
-installs them; without them their rows say so).
+uneven light; `ruled_paper` puts 2-5 digit numbers on ruled or squared exercise-book paper and
+`underlined_boxed` underlines them or draws a box around them; `other_hands` writes numbers in
+two styles that are not MNIST's; `single_digit` photos hold one digit (read by the digit model
+once the reader finds one digit). The peers, RapidOCR and Tesseract, read the same photos in the
+same run (`bash scripts/ensure-bench-peers.sh` installs them; without them their rows say so).
 """
 
 from __future__ import annotations
@@ -72,6 +73,22 @@ def mixed_scenes(images, labels, count: int, seed: int, draw=None) -> list:
     return made
 
 
+def paper_scenes(images, labels, count: int, seed: int, marked: bool) -> list:
+    """640x480 photos of 2-5 digit numbers on ruled or squared exercise-book paper (blue or grey
+    rules), or, when marked, underlined or boxed in pen on plain paper."""
+    rng = np.random.default_rng(seed)
+    made = []
+    for index in range(count):
+        chosen = rng.choice(len(images), int(rng.integers(2, 6)), replace=False)
+        paper = ({"drawn": ("underline", "box")[index % 2]} if marked else
+                 {"rules": ("ruled", "squared")[index % 2],
+                  "rule_bgr": (0.86, 0.75, 0.62) if rng.random() < 0.5 else (0.6, 0.6, 0.6)})
+        frame, boxes = paper_frame(list(images[chosen]), digit_height=rng.uniform(0.12, 0.3) * 480,
+                                   gap=(0.05, 0.5), rng=rng, **paper)
+        made.append((frame, "".join(str(labels[i]) for i in chosen), boxes, False))
+    return made
+
+
 def read_scenes(predictor, made) -> dict:
     """Share of photos read exactly, boxes split right, and p50/p95 ms per photo."""
     text_right = split_right = marked = 0
@@ -122,23 +139,32 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=200)
     parser.add_argument("--peer-count", type=int, default=100, help="photos per scene for the peers")
     parser.add_argument("--no-peers", action="store_true")
+    parser.add_argument("--scenes", help="comma-separated scene names (printed, not saved)")
     arguments = parser.parse_args()
     readers = {"digitlab": Predictor.load(arguments.model, reader=arguments.reader),
                "digitlab_cut_first": Predictor.load(arguments.model, reader=None)}
     (_, _), (images, labels) = load_mnist()
     count = arguments.count
-    kinds = {
-        "single_digit": fixed_scenes(images, labels, count, 1, (0.2, 0.6), False, 5),
-        "separate_4": fixed_scenes(images, labels, count, 4, (0.2, 0.6), False, 0),
-        "touching_pairs": fixed_scenes(images, labels, count, 2, -0.1, True, 1),
-        "touching_3": fixed_scenes(images, labels, count, 3, -0.1, True, 2),
-        "mixed_2_6": mixed_scenes(images, labels, count, 3),
-        "other_hands": mixed_scenes(images, labels, count // 2, 4, draw=lambda label, rng: (
-            render_stroke_digit(label, rng) if rng.random() < 0.5 else render_segment_digit(label, rng))),
+    scenes = {
+        "single_digit": lambda *data: fixed_scenes(*data, 1, (0.2, 0.6), False, 5),
+        "separate_4": lambda *data: fixed_scenes(*data, 4, (0.2, 0.6), False, 0),
+        "touching_pairs": lambda *data: fixed_scenes(*data, 2, -0.1, True, 1),
+        "touching_3": lambda *data: fixed_scenes(*data, 3, -0.1, True, 2),
+        "mixed_2_6": lambda *data: mixed_scenes(*data, 3),
+        "ruled_paper": lambda *data: paper_scenes(*data, 6, marked=False),
+        "underlined_boxed": lambda *data: paper_scenes(*data, 7, marked=True),
+        "other_hands": lambda images, labels, count: mixed_scenes(
+            images, labels, count // 2, 4, draw=lambda label, rng: (
+                render_stroke_digit(label, rng) if rng.random() < 0.5 else render_segment_digit(label, rng))),
     }
+    chosen = arguments.scenes.split(",") if arguments.scenes else list(scenes)
+    unknown = sorted(set(chosen) - set(scenes))
+    if unknown:
+        parser.error(f"unknown scenes {unknown}; choose from {sorted(scenes)}")
     report = {"model": readers["digitlab"].model_id,
               "reader": getattr(readers["digitlab"].reader, "model_id", None), "scenes": {}}
-    for name, made in kinds.items():
+    for name in chosen:
+        made = scenes[name](images, labels, count)
         row = {"photos": len(made)}
         for reader_name, predictor in readers.items():
             row[reader_name] = read_scenes(predictor, made)
@@ -147,6 +173,8 @@ def main() -> None:
         report["scenes"][name] = row
         print(name, json.dumps(row), flush=True, file=sys.stderr)
     print(json.dumps(report, indent=2))
+    if arguments.scenes:
+        return
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(report, indent=2) + "\n")
 

@@ -24,6 +24,7 @@ from digitlab.ink import (
     to_uint8,
 )
 from digitlab.preprocess import MIN_DENSITY, MIN_DIGIT_PIXELS
+from digitlab.rules import has_rules, without_rules
 from digitlab.segment import (
     SCORED_ASPECT,
     DigitImages,
@@ -65,12 +66,46 @@ def touching_edge(stats: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     return (stats[:, 0] == 0) | (stats[:, 1] == 0) | (right == shape[1]) | (bottom == shape[0])
 
 
+MIN_ENCLOSED = 0.03  # of the frame's height: the least a digit inside a box or ring stands
+
+
+def drawn_around(labels: np.ndarray, stats: np.ndarray) -> list[int]:
+    """Components clear of the frame's edge with a digit-sized component inside one of their holes."""
+    tall = np.flatnonzero(stats[:, cv2.CC_STAT_HEIGHT] >= max(6, MIN_ENCLOSED * labels.shape[0]))
+    tall = tall[tall > 0]
+    edge = touching_edge(stats, labels.shape)
+    found = []
+    for outer in tall[~edge[tall]]:
+        x, y, width, height = (int(value) for value in stats[outer, :4])
+        inside = [inner for inner in tall if inner != outer and x < stats[inner, 0]
+                  and stats[inner, 0] + stats[inner, 2] < x + width and y < stats[inner, 1]
+                  and stats[inner, 1] + stats[inner, 3] < y + height]
+        if not inside:
+            continue
+        crop = labels[y:y + height, x:x + width]
+        outside = np.pad((crop != outer).astype(np.uint8), 1, constant_values=1)
+        cv2.floodFill(outside, None, (0, 0), 0)  # what is left is the outline's holes
+        holes = outside[1:-1, 1:-1]
+        if any((holes[crop == inner]).any() for inner in inside):
+            found.append(int(outer))
+    return found
+
+
 def frame_mask(ink: np.ndarray) -> np.ndarray | None:
     """Threshold a frame's ink map at a share of its ink level, above the noise; None if blank."""
     ink8 = to_uint8(ink)
     noise = noise_level(np.ascontiguousarray(ink8[::2, ::2]))
     floor = max(MIN_THRESHOLD, quantile_level(histogram(ink8), 0.5) + NOISE_MARGIN * noise)
-    _, labels, stats = label_components((ink8 > 255 * floor).astype(np.uint8))
+    mask = (ink8 > 255 * floor).astype(np.uint8)
+    _, labels, stats = label_components(mask)
+    outlines = drawn_around(labels, stats)
+    if outlines:  # a box or ring drawn around the number is not part of it
+        mask[member_mask(labels, outlines) > 0] = 0
+        _, labels, stats = label_components(mask)
+    along_rows, along_columns = has_rules(stats, mask.shape)
+    if along_rows or along_columns:  # ruled or squared paper: digits crossing a rule stay apart
+        mask = without_rules(mask, rows=along_rows, columns=along_columns)
+        _, labels, stats = label_components(mask)
     inside = ~touching_edge(stats, ink.shape) & (stats[:, cv2.CC_STAT_AREA] >= 4)
     inside[0] = False
     if not inside.any():
@@ -79,7 +114,7 @@ def frame_mask(ink: np.ndarray) -> np.ndarray | None:
     level = quantile_level(histogram(ink8, candidates), 0.95)
     if level < MIN_CONTRAST:
         return None
-    return (ink8 > 255 * max(floor, INK_SHARE * level)).astype(np.uint8)
+    return mask & (ink8 > 255 * max(floor, INK_SHARE * level)).view(np.uint8)
 
 
 class Part(NamedTuple):
@@ -101,8 +136,34 @@ def belong_together(a: Part, b: Part) -> bool:
     gap_y = max(a.top, b.top) - min(a.bottom, b.bottom)
     if gap_y > PIECE_GAP * tallest or max(a.bottom, b.bottom) - min(a.top, b.top) > MERGED_HEIGHT * tallest:
         return False
+    if underlines(a, b) or underlines(b, a):
+        return False
     stacked = -gap_x >= PART_OVERLAP * min(width_a, width_b)
     return stacked or (gap_x <= PIECE_GAP * 0.4 * tallest and min(height_a, height_b) < 0.5 * tallest)
+
+
+UNDERLINE_WIDTH = 1.5  # a flat stroke this many times wider than a digit is a line under (or over) it
+
+
+def underlines(line: Part, digit: Part) -> bool:
+    """Whether `line` is an underline, not a piece of `digit`: a flat stroke much wider than the
+    digit, or below it and about as wide (a 5's or 7's loose bar lies on top)."""
+    width, height = line.right - line.left, line.bottom - line.top
+    digit_width, digit_height = digit.right - digit.left, digit.bottom - digit.top
+    below = line.top >= digit.bottom - 0.15 * digit_height
+    return height < 0.25 * width and (width >= UNDERLINE_WIDTH * digit_width
+                                       or (below and width >= 0.8 * digit_width))
+
+
+def is_line_stroke(mask: np.ndarray) -> bool:
+    """Whether a part's mask is one flat stroke (an underline, a dash): at most 0.3 times as high
+    as wide, and nearly every column crossed by a single run of ink (digits have two or more)."""
+    height, width = mask.shape
+    if height > 0.3 * width:
+        return False
+    starts = np.count_nonzero(np.diff(mask, axis=0, prepend=0) == 1, axis=0)
+    inked = starts > 0
+    return bool(inked.any() and np.mean(starts[inked] == 1) >= 0.8)
 
 
 def merge_parts(parts: list[Part]) -> list[Part]:
@@ -177,8 +238,11 @@ def frame_parts(frame, min_height_fraction: float = 0.03,
         height = part.bottom - part.top
         if not min_height <= height <= max_height_fraction * frame_height:
             continue
-        if part_mask(labels, part).mean() < MIN_DENSITY:
+        own = part_mask(labels, part)
+        if own.mean() < MIN_DENSITY:
             continue  # scattered specks, a paper outline
+        if is_line_stroke(own):
+            continue  # an underline or a dash
         kept.append(part)
     return FrameParts(ink, labels, kept, factor, min_height)
 

@@ -104,8 +104,9 @@ def convert_layer(builder: GraphBuilder, layer, tensor: str, channels_first: boo
         inputs += [builder.weight("bias", bias[0] if bias else np.zeros(kernel.shape[1]))]
         tensor = builder.node("Gemm", inputs, layer.name)
         return builder.activation(tensor, config["activation"], layer.name), False
-    raise ValueError(f"layer {layer.name!r} ({kind}) has no ONNX export; the digit "
-                     "architectures use Conv2D, BatchNormalization, ReLU, Dropout, Flatten, Dense")
+    raise ValueError(f"layer {layer.name!r} ({kind}) has no ONNX export; it takes the chain "
+                     "architectures (baseline, fast, default: Conv2D, BatchNormalization, ReLU, "
+                     "Dropout, Flatten, Dense), not residual")
 
 
 def convert_chain(builder: GraphBuilder, model, tensor: str = "image") -> str:

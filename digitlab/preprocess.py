@@ -27,6 +27,7 @@ from digitlab.ink import (
     select_labels,
     to_uint8,
 )
+from digitlab.rules import has_rules, without_rules
 
 MIN_DIGIT_PIXELS = 3
 MIN_DIGIT_FRACTION = 0.1  # the digit's long side, as a share of the image's long side
@@ -57,6 +58,27 @@ def digit_components(stats: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     if areas[kept].sum() < MIN_DENSITY * box_width * box_height:
         raise EmptyImageError("only scattered specks found: draw a digit")
     return np.flatnonzero(kept) + 1
+
+
+EDGE_TO_EDGE = (0.95, 0.95)  # a rule in one digit's image crosses all of it
+RULE_MARGIN = 0.05  # ... and the digit left stands this share of the image clear of every edge
+
+
+def without_crossing_rules(mask: np.ndarray) -> np.ndarray:
+    """The mask less rules that cross the whole image past the digit (a digit on ruled paper).
+
+    A tightly cropped thin "1" or "7" also crosses its image; what is left of it then reaches
+    an edge, so the mask is kept as it is.
+    """
+    _, _, stats = label_components(mask)
+    along_rows, along_columns = has_rules(stats, mask.shape, EDGE_TO_EDGE)
+    if not (along_rows or along_columns):
+        return mask
+    cleaned = without_rules(mask, EDGE_TO_EDGE, along_rows, along_columns)
+    x, y, width, height = cv2.boundingRect(cleaned)
+    rows, columns = mask.shape
+    clear = min(x / columns, (columns - x - width) / columns, y / rows, (rows - y - height) / rows)
+    return cleaned if width and clear >= RULE_MARGIN else mask
 
 
 BOX_SIDE = 20
@@ -108,7 +130,7 @@ def mnist_from_ink(ink: np.ndarray) -> np.ndarray:
     otsu, _ = cv2.threshold(ink8, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
     noise_floor = quantile_level(counts, 0.5) + NOISE_MARGIN * noise
     threshold = max(otsu, 255 * MIN_THRESHOLD, 0.3 * 255 * peak, 255 * noise_floor)
-    mask = (ink8 > threshold).astype(np.uint8)
+    mask = without_crossing_rules((ink8 > threshold).astype(np.uint8))
     count, labels, stats = label_components(mask)
     lookup = np.zeros(count, np.uint8)
     lookup[digit_components(stats, ink.shape)] = 255

@@ -172,7 +172,7 @@ def register_trials(records: list[dict], name: str, which: str = "best") -> list
 def build_parser() -> argparse.ArgumentParser:
     """`digitlab sweep` options."""
     parser = argparse.ArgumentParser(prog="digitlab sweep", description=__doc__.splitlines()[0])
-    parser.add_argument("--arch", default="fast", help="baseline, fast or default (default fast)")
+    parser.add_argument("--arch", default="fast", help="baseline, fast, default or residual (default fast)")
     parser.add_argument("--grid", action="append", default=[], metavar="FIELD=A,B",
                         help=f"values to try (repeat for more fields): {', '.join(SWEEPABLE)}")
     parser.add_argument("--seeds", default="0", help="comma-separated seeds per setting (0)")

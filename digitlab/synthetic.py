@@ -79,6 +79,7 @@ def ink_crop(image28) -> np.ndarray:
     return ink[y:y + height, x:x + width]
 
 
+RULE_BGR = np.array([0.86, 0.75, 0.62], np.float32)  # light blue, as exercise books print them
 PAPER_BGR = np.array([0.86, 0.91, 0.94], np.float32)
 INK_BGR = np.array([0.22, 0.12, 0.08], np.float32)
 TABLE_BGR = np.array([0.18, 0.26, 0.34], np.float32)
@@ -87,13 +88,15 @@ TABLE_BGR = np.array([0.18, 0.26, 0.34], np.float32)
 def paper_frame(digits28: Sequence, height: int = 480, width: int = 640, digit_height=None,
                 noise: float = 0.03, shadow: bool = True, gap=(0.2, 0.6), specks: int = 4,
                 paper_margin: int = 0, rng=None, gaps: Sequence[float] | None = None,
+                rules: str | None = None, rule_bgr=RULE_BGR, drawn: str | None = None,
                 ) -> tuple[np.ndarray, list[tuple[int, int, int, int]]]:
     """A BGR photo of the digits in dark ink on paper, left to right, and their true ink boxes.
 
     gap is a fraction of digit_height (a number, or a (low, high) range drawn per gap; negative
     makes digits touch); gaps, when given, sets each gap instead. shadow adds a light gradient
     and a soft shadow; specks adds small dots away from the digits; paper_margin > 0 shows a
-    dark table around the paper.
+    dark table around the paper; rules ("ruled" or "squared") prints thin lines on the paper;
+    drawn ("underline" or "box") draws a pen line under the number or a box around it.
     """
     rng = np.random.default_rng(rng)
     crops = [ink_crop(digit) for digit in digits28]
@@ -118,6 +121,8 @@ def paper_frame(digits28: Sequence, height: int = 480, width: int = 640, digit_h
         bx, by, bw, bh = cv2.boundingRect((big > 0.3).astype(np.uint8))
         boxes.append((left + bx, top + by, bw, bh))
         x += size[0] + (gaps[index] * digit_height if index < len(gaps) else 0)
+    if drawn is not None:
+        draw_around(coverage, boxes, digit_height, drawn)
     for _ in range(specks):
         for _attempt in range(50):
             cx, cy = int(rng.integers(5, width - 5)), int(rng.integers(5, height - 5))
@@ -127,7 +132,8 @@ def paper_frame(digits28: Sequence, height: int = 480, width: int = 640, digit_h
             if far:
                 cv2.circle(coverage, (cx, cy), int(rng.integers(1, 3)), 0.9, -1, cv2.LINE_AA)
                 break
-    frame = PAPER_BGR * (1.0 - coverage[:, :, None]) + INK_BGR * coverage[:, :, None]
+    paper = ruled_paper(height, width, digit_height, rules, rule_bgr)
+    frame = paper * (1.0 - coverage[:, :, None]) + INK_BGR * coverage[:, :, None]
     if paper_margin > 0:
         outside = np.ones((height, width), bool)
         outside[paper_margin:height - paper_margin, paper_margin:width - paper_margin] = False
@@ -139,6 +145,44 @@ def paper_frame(digits28: Sequence, height: int = 480, width: int = 640, digit_h
         frame *= light[:, :, None]
     frame += rng.normal(0.0, noise, frame.shape).astype(np.float32)
     return np.rint(np.clip(frame, 0.0, 1.0) * 255).astype(np.uint8), boxes
+
+
+def draw_around(coverage: np.ndarray, boxes: list, digit_height: float, drawn: str) -> None:
+    """Draw, in place, a pen line under the digits' boxes ("underline") or a box around them ("box")."""
+    left, right = min(x for x, _, _, _ in boxes), max(x + w for x, _, w, _ in boxes)
+    top, bottom = min(y for _, y, _, _ in boxes), max(y + h for _, y, _, h in boxes)
+    pen = max(2, round(0.07 * digit_height))
+    if drawn == "underline":
+        below = bottom + round(0.15 * digit_height)
+        cv2.line(coverage, (left - pen, below), (right + pen, below + pen // 2), 1.0, pen, cv2.LINE_AA)
+    elif drawn == "box":
+        margin = round(0.3 * digit_height)
+        cv2.rectangle(coverage, (left - margin, top - margin), (right + margin, bottom + margin), 1.0, pen,
+                      cv2.LINE_AA)
+    else:
+        raise ValueError(f"drawn must be 'underline', 'box' or None, got {drawn!r}")
+
+
+RULE_SPACING = {"ruled": 0.9, "squared": 0.3}  # of the digit height, as people write on them
+
+
+def ruled_paper(height: int, width: int, digit_height: float, rules: str | None,
+                rule_bgr) -> np.ndarray:
+    """Blank paper (float BGR), with thin 2 px rules: across ("ruled") or across and down ("squared")."""
+    paper = np.empty((height, width, 3), np.float32)
+    paper[:] = PAPER_BGR
+    if rules is None:
+        return paper
+    if rules not in RULE_SPACING:
+        raise ValueError(f"rules must be one of {sorted(RULE_SPACING)} or None, got {rules!r}")
+    step = max(6, round(RULE_SPACING[rules] * digit_height))
+    colour = tuple(float(value) for value in rule_bgr)
+    for y in range(step // 3, height, step):  # no draw from rng: the same photo without rules
+        cv2.line(paper, (0, y), (width, y), colour, 2, cv2.LINE_AA)
+    if rules == "squared":
+        for x in range(step // 3, width, step):
+            cv2.line(paper, (x, 0), (x, height), colour, 2, cv2.LINE_AA)
+    return paper
 
 
 def ink_is_one_blob(frame: np.ndarray) -> bool:

@@ -32,7 +32,13 @@ class FoundLine:
     factor: float  # working size / frame size
     parts: list[tuple[int, int, int, int]] = field(default_factory=list)  # (left, top, right, bottom)
     unrotate: np.ndarray | None = None  # 2x3: the straightened crop's pixels -> the mask's
-    crop: np.ndarray | None = field(default=None, repr=False)  # the frame around the line's box
+    frame: np.ndarray | None = field(default=None, repr=False)  # the photo the line was found in
+    frame_ink: np.ndarray | None = field(default=None, repr=False)  # its ink map, working size
+
+    @property
+    def crop(self) -> np.ndarray | None:
+        """The frame around the line's box with only the line's own ink on it (see `line_crop`)."""
+        return None if self.frame is None or self.frame_ink is None else line_crop(self)
 
     def crop_x(self, column: float) -> float:
         """A reader-input column's x in the mask's pixels (through the straightening, if any)."""
@@ -87,13 +93,45 @@ class FoundLine:
 
 
 CROP_MARGIN = 0.15  # of the box's long side: the frame kept around a line, to judge a lone digit
+KEEP_MARGIN = 0.04  # of the box's long side: the frame kept around the line's own ink
+OTHER_INK = 0.3  # of the line's ink level: fainter than this near a line is paper, not other ink
 
 
-def frame_crop(frame: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
-    """The frame's pixels in a box (x, y, w, h) and a margin around it (a view, not a copy)."""
+def crop_bounds(shape: tuple[int, ...], box: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
+    """(top, bottom, left, right) of a box (x, y, w, h) and a margin around it, inside the frame."""
     x, y, width, height = box
     margin = int(CROP_MARGIN * max(width, height)) + 2
-    return frame[max(0, y - margin):y + height + margin, max(0, x - margin):x + width + margin]
+    return (max(0, y - margin), min(shape[0], y + height + margin),
+            max(0, x - margin), min(shape[1], x + width + margin))
+
+
+def line_crop(line: FoundLine) -> np.ndarray:
+    """The frame around a line with other ink near it (an underline, a box, rules, specks)
+    painted as the paper; the paper and the line's own ink stay as they were photographed."""
+    top, bottom, left, right = crop_bounds(line.frame.shape, line.box)
+    crop = line.frame[top:bottom, left:right]
+    size = (right - left, bottom - top)
+    # The crop's ink map, and the line's own components with their holes filled (a big dot's
+    # ink map may be a ring), both at the crop's size.
+    corner = (round(left * line.factor), round(top * line.factor))
+    far = (max(corner[0] + 1, round(right * line.factor)), max(corner[1] + 1, round(bottom * line.factor)))
+    ink = cv2.resize(line.frame_ink[corner[1]:far[1], corner[0]:far[0]], size, interpolation=cv2.INTER_LINEAR)
+    own = np.zeros((far[1] - corner[1], far[0] - corner[0]), np.uint8)
+    contours, _ = cv2.findContours(line.mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE,
+                                   offset=(line.origin[0] - corner[0], line.origin[1] - corner[1]))
+    cv2.drawContours(own, contours, -1, 1, -1)
+    own = cv2.resize(own, size, interpolation=cv2.INTER_NEAREST)
+    reach = max(2, round(KEEP_MARGIN * max(line.box[2], line.box[3])))
+    near = cv2.dilate(own, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * reach + 1, 2 * reach + 1)))
+    level = float(np.quantile(ink[own > 0], 0.9)) if own.any() else 0.0
+    other = cv2.dilate(((ink > OTHER_INK * level) & (near == 0)).astype(np.uint8), np.ones((3, 3), np.uint8))
+    paint = (other > 0) & (near == 0)
+    if level <= 0 or not paint.any():
+        return crop
+    cleaned = crop.copy()
+    cleaned[paint] = np.median(crop[(near == 0) & ~paint], axis=0).astype(crop.dtype) if (
+        (near == 0) & ~paint).any() else np.median(crop[paint], axis=0).astype(crop.dtype)
+    return cleaned
 
 
 def rows_of(parts: list[Part]) -> list[list[Part]]:
@@ -193,5 +231,5 @@ def find_lines(frame, min_height_fraction: float = 0.03,
             box = tuple(round(value / found.factor) for value in (left, top, right - left, bottom - top))
             own = [(p.left - left, p.top - top, p.right - left, p.bottom - top) for p in parts]
             lines.append(FoundLine(box, prepared, mask, (left, top), found.factor, own, unrotate,
-                                   frame_crop(pixels, box)))
+                                   pixels, found.ink))
     return lines

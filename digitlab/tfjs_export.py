@@ -48,8 +48,9 @@ def layer_config(layer) -> dict:
     if kind == "Dense":
         return {**common, "units": config["units"], "activation": config["activation"],
                 "use_bias": config["use_bias"]}
-    raise ValueError(f"layer {layer.name!r} ({kind}) has no tf.js export; the digit "
-                     "architectures use Conv2D, BatchNormalization, ReLU, Dropout, Flatten, Dense")
+    raise ValueError(f"layer {layer.name!r} ({kind}) has no tf.js export; it takes the chain "
+                     "architectures (baseline, fast, default: Conv2D, BatchNormalization, ReLU, "
+                     "Dropout, Flatten, Dense), not residual")
 
 
 def to_tfjs(model) -> tuple[dict, bytes]:

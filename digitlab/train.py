@@ -269,7 +269,7 @@ def train(config: TrainConfig, mnist: MnistArrays | None = None,
 
 # TrainConfig fields the command line offers; their defaults and types come from the dataclass.
 COMMAND_LINE_FIELDS = {
-    "arch": "baseline, fast or default", "epochs": None, "batch_size": None,
+    "arch": "baseline, fast, default or residual", "epochs": None, "batch_size": None,
     "learning_rate": "the peak rate (onecycle) or the start (cosine)",
     "schedule": "onecycle, cosine or constant", "augment": "augmentation (--no-augment: none)",
     "seed": None, "validation_split": None, "train_subset": "train on the first N images",

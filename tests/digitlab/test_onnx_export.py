@@ -67,3 +67,13 @@ def test_a_layer_without_an_export_is_refused_by_name():
 def test_same_padding_matches_tensorflow():
     assert same_padding(28, 5, 2) == (1, 2) and same_padding(14, 3, 2) == (0, 1)
     assert same_padding(7, 3, 1) == (1, 1)
+
+
+def test_the_residual_architecture_is_refused_with_a_reason():
+    from digitlab.tfjs_export import to_tfjs
+
+    model = build_model("residual")  # not a chain: its blocks add a layer's input to its output
+    with pytest.raises(ValueError, match="no ONNX export|simple chain"):
+        to_onnx(model)
+    with pytest.raises(ValueError, match="no tf.js export|one chain"):
+        to_tfjs(model)
