@@ -66,12 +66,16 @@ def touching_edge(stats: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     return (stats[:, 0] == 0) | (stats[:, 1] == 0) | (right == shape[1]) | (bottom == shape[0])
 
 
-MIN_ENCLOSED = 0.03  # of the frame's height: the least a digit inside a box or ring stands
+MIN_ENCLOSED = 0.35  # of the outline's height: the least a digit inside a box or ring stands
+CLEAN_OUTLINE = 0.02  # the most of an outline's ink that may lie deep inside it (a digit it touches)
 
 
 def drawn_around(labels: np.ndarray, stats: np.ndarray) -> list[int]:
-    """Components clear of the frame's edge with a digit-sized component inside one of their holes."""
-    tall = np.flatnonzero(stats[:, cv2.CC_STAT_HEIGHT] >= max(6, MIN_ENCLOSED * labels.shape[0]))
+    """Components clear of the frame's edge, with a digit-sized component in one of their holes,
+    that are only an outline: a box or ring drawn around digits and touching none of them
+    (a dot in a 0 is not digit-sized; a box a digit touches stays, so nothing is lost unseen)."""
+    heights = stats[:, cv2.CC_STAT_HEIGHT]
+    tall = np.flatnonzero(heights >= max(6, 0.03 * labels.shape[0]))
     tall = tall[tall > 0]
     edge = touching_edge(stats, labels.shape)
     found = []
@@ -79,14 +83,22 @@ def drawn_around(labels: np.ndarray, stats: np.ndarray) -> list[int]:
         x, y, width, height = (int(value) for value in stats[outer, :4])
         inside = [inner for inner in tall if inner != outer and x < stats[inner, 0]
                   and stats[inner, 0] + stats[inner, 2] < x + width and y < stats[inner, 1]
-                  and stats[inner, 1] + stats[inner, 3] < y + height]
+                  and stats[inner, 1] + stats[inner, 3] < y + height
+                  and heights[inner] >= MIN_ENCLOSED * height]
         if not inside:
             continue
         crop = labels[y:y + height, x:x + width]
-        outside = np.pad((crop != outer).astype(np.uint8), 1, constant_values=1)
+        own = (crop == outer).astype(np.uint8)
+        outside = np.pad(1 - own, 1, constant_values=1)
         cv2.floodFill(outside, None, (0, 0), 0)  # what is left is the outline's holes
         holes = outside[1:-1, 1:-1]
-        if any((holes[crop == inner]).any() for inner in inside):
+        if not any((holes[crop == inner]).any() for inner in inside):
+            continue
+        thickness = 2 * float(cv2.distanceTransform(own, cv2.DIST_L2, 3).max()) + 1
+        reach = int(thickness + 0.1 * min(width, height))
+        core = cv2.erode(own | holes, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * reach + 1,) * 2),
+                         borderType=cv2.BORDER_CONSTANT, borderValue=0)
+        if cv2.countNonZero(own & core) <= CLEAN_OUTLINE * cv2.countNonZero(own):
             found.append(int(outer))
     return found
 
@@ -142,17 +154,19 @@ def belong_together(a: Part, b: Part) -> bool:
     return stacked or (gap_x <= PIECE_GAP * 0.4 * tallest and min(height_a, height_b) < 0.5 * tallest)
 
 
-UNDERLINE_WIDTH = 1.5  # a flat stroke this many times wider than a digit is a line under (or over) it
+UNDERLINE_WIDTH = 1.5  # a flat stroke this many times wider than a digit, under it, underlines it
 
 
 def underlines(line: Part, digit: Part) -> bool:
-    """Whether `line` is an underline, not a piece of `digit`: a flat stroke much wider than the
-    digit, or below it and about as wide (a 5's or 7's loose bar lies on top)."""
+    """Whether `line` is an underline, not a piece of `digit`: a flat stroke below the digit,
+    much wider than it, or about as wide with a gap above it (a 7's loose bar lies on top, a
+    2's loose base meets the rest of the 2)."""
     width, height = line.right - line.left, line.bottom - line.top
     digit_width, digit_height = digit.right - digit.left, digit.bottom - digit.top
-    below = line.top >= digit.bottom - 0.15 * digit_height
-    return height < 0.25 * width and (width >= UNDERLINE_WIDTH * digit_width
-                                       or (below and width >= 0.8 * digit_width))
+    gap = line.top - digit.bottom
+    if height >= 0.25 * width or gap < -0.15 * digit_height:
+        return False
+    return width >= UNDERLINE_WIDTH * digit_width or (gap >= 0.08 * digit_height and width >= 0.8 * digit_width)
 
 
 def is_line_stroke(mask: np.ndarray) -> bool:

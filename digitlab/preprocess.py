@@ -62,6 +62,8 @@ def digit_components(stats: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
 
 EDGE_TO_EDGE = (0.95, 0.95)  # a rule in one digit's image crosses all of it
 RULE_MARGIN = 0.05  # ... and the digit left stands this share of the image clear of every edge
+CROSSING_RULES = 2  # one stroke across the image is the digit's (a 7's bar on a canvas); two rules
+# are what a photo of one digit on ruled paper holds
 
 
 def without_crossing_rules(mask: np.ndarray) -> np.ndarray:
@@ -74,7 +76,7 @@ def without_crossing_rules(mask: np.ndarray) -> np.ndarray:
     along_rows, along_columns = has_rules(stats, mask.shape, EDGE_TO_EDGE)
     if not (along_rows or along_columns):
         return mask
-    cleaned = without_rules(mask, EDGE_TO_EDGE, along_rows, along_columns)
+    cleaned = without_rules(mask, EDGE_TO_EDGE, along_rows, along_columns, min_rules=CROSSING_RULES)
     x, y, width, height = cv2.boundingRect(cleaned)
     rows, columns = mask.shape
     clear = min(x / columns, (columns - x - width) / columns, y / rows, (rows - y - height) / rows)

@@ -15,10 +15,12 @@ RULE_SPAN = (0.3, 0.6)  # a ruled line runs across this share of the width (rows
 LOOK_SPAN = (0.5, 0.6)  # rules are looked for only where a component is this long (a touching
 # pair of big digits spans 0.3 of the width)
 RULE_THICKNESS = 4  # px at the frames' working size; a stroke is thicker where it crosses a rule
+MIN_RULES = 3  # parallel rules needed before any is taken out: one long straight stroke is a
+# digit's (a tall thin 1, a 7's bar across a canvas), printed paper repeats its lines
 RULE_SLACK = 1  # px either side of a rule's row that still count as the rule (tilt left over)
 MAX_TILT = 0.14  # slope (8 degrees) of the most tilted rules looked for
-COARSE_STEP = 0.02  # slopes tried from -MAX_TILT to MAX_TILT, then around the best ...
-FINE_STEP = 0.005  # ... in steps that move a 480 px rule 1.2 px
+TILT_STEPS = (0.02, 0.005, 0.00125)  # slopes tried from -MAX_TILT to MAX_TILT, then around the
+# best in finer steps: the last moves a 480 px rule 0.3 px
 
 
 def has_rules(stats: np.ndarray, shape: tuple[int, int], span=LOOK_SPAN) -> tuple[bool, bool]:
@@ -29,8 +31,12 @@ def has_rules(stats: np.ndarray, shape: tuple[int, int], span=LOOK_SPAN) -> tupl
 
 
 def rule_slope(mask: np.ndarray) -> float:
-    """The slope (rows per column) along which the mask's ink lines up into the sharpest rows."""
-    rows, columns = np.nonzero(mask)
+    """The slope (rows per column) along which the mask's thin ink lines up into the sharpest rows
+    (thick ink, such as a dark table around the sheet, is left out: it would outweigh the rules)."""
+    solid = cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((RULE_THICKNESS + 2,) * 2, np.uint8))
+    rows, columns = np.nonzero(cv2.subtract(mask, solid))
+    if rows.size == 0:
+        return 0.0
     rows, columns = rows[::2].astype(np.float64), columns[::2]  # half the ink finds the tilt as well
 
     def sharpness(slope: float) -> float:
@@ -38,10 +44,12 @@ def rule_slope(mask: np.ndarray) -> float:
         counts = np.bincount(levels - levels.min())
         return float(counts @ counts)
 
-    coarse = np.arange(-MAX_TILT, MAX_TILT + 1e-9, COARSE_STEP)
-    best = max(coarse, key=sharpness)
-    fine = best + np.arange(-COARSE_STEP, COARSE_STEP + 1e-9, FINE_STEP)
-    return float(max(fine[np.abs(fine) <= MAX_TILT + 1e-9], key=sharpness))
+    best, span = 0.0, MAX_TILT
+    for step in TILT_STEPS:
+        tried = best + np.arange(-span, span + step / 2, step)
+        best = float(max(tried[np.abs(tried) <= MAX_TILT + step / 2], key=sharpness))
+        span = step
+    return best
 
 
 def shifts_of(slope: float, width: int) -> list[tuple[int, int, int]]:
@@ -69,11 +77,11 @@ def level_rows(mask: np.ndarray, slope: float, rows_pass) -> np.ndarray:
     return result
 
 
-def without_row_rules(mask: np.ndarray, length: float) -> np.ndarray:
+def without_row_rules(mask: np.ndarray, length: float, min_rules: int = MIN_RULES) -> np.ndarray:
     """The mask less level rules along its rows (at least `length` long), strokes across kept.
 
-    The rule is taken with whatever ink lies within RULE_SLACK of it; ink thicker than a rule
-    there is kept, a stroke that crosses it is joined again across the gap, and a curve that
+    Nothing is taken out unless min_rules bands of rows hold such runs. The rule is taken with whatever
+    ink lies within RULE_SLACK of it; ink thicker than a rule there is kept, a stroke that crosses it is joined again across the gap, and a curve that
     only touches it loses what lay along it.
     """
     def shape(columns, rows):
@@ -81,8 +89,9 @@ def without_row_rules(mask: np.ndarray, length: float) -> np.ndarray:
 
     band = cv2.dilate(mask, shape(1, 2 * RULE_SLACK + 1))
     runs = cv2.bitwise_and(cv2.morphologyEx(band, cv2.MORPH_OPEN, shape(max(3, round(length)), 1)), mask)
-    if not cv2.countNonZero(runs):
-        return mask
+    rows = np.flatnonzero(runs.max(axis=1))
+    if rows.size == 0 or 1 + np.count_nonzero(np.diff(rows) > 1) < min_rules:
+        return mask  # fewer than MIN_RULES bands of rows hold a long run
     reach = RULE_THICKNESS + 2 * RULE_SLACK
     thin = cv2.subtract(runs, cv2.morphologyEx(runs, cv2.MORPH_OPEN, shape(1, reach + 1)))
     kept = cv2.subtract(mask, thin)
@@ -90,14 +99,16 @@ def without_row_rules(mask: np.ndarray, length: float) -> np.ndarray:
     return cv2.bitwise_or(kept, crossing)
 
 
-def without_rules(mask: np.ndarray, span=RULE_SPAN, rows: bool = True, columns: bool = True) -> np.ndarray:
+def without_rules(mask: np.ndarray, span=RULE_SPAN, rows: bool = True, columns: bool = True,
+                  min_rules: int = MIN_RULES) -> np.ndarray:
     """The uint8 mask less its rules (along rows, along columns, or both): rows first, so
     squared paper's crossings are thin by the time the columns are looked at."""
+    mask = np.asarray(mask).astype(np.uint8)
     height, width = mask.shape
     if rows:
-        mask = level_rows(mask, rule_slope(mask), lambda level: without_row_rules(level, span[0] * width))
+        mask = level_rows(mask, rule_slope(mask), lambda level: without_row_rules(level, span[0] * width, min_rules))
     if columns:
         turned = np.ascontiguousarray(mask.T)
-        turned = level_rows(turned, rule_slope(turned), lambda level: without_row_rules(level, span[1] * height))
+        turned = level_rows(turned, rule_slope(turned), lambda level: without_row_rules(level, span[1] * height, min_rules))
         mask = np.ascontiguousarray(turned.T)
     return mask
