@@ -66,13 +66,13 @@ CROSSING_RULES = 2  # one stroke across the image is the digit's (a 7's bar on a
 # are what a photo of one digit on ruled paper holds
 
 
-def without_crossing_rules(mask: np.ndarray) -> np.ndarray:
-    """The mask less rules that cross the whole image past the digit (a digit on ruled paper).
+def without_crossing_rules(mask: np.ndarray, stats: np.ndarray) -> np.ndarray:
+    """The mask (its components' stats given) less rules that cross the whole image past the
+    digit (a digit on ruled paper); the same array when there are none.
 
     A tightly cropped thin "1" or "7" also crosses its image; what is left of it then reaches
     an edge, so the mask is kept as it is.
     """
-    _, _, stats = label_components(mask)
     along_rows, along_columns = has_rules(stats, mask.shape, EDGE_TO_EDGE)
     if not (along_rows or along_columns):
         return mask
@@ -132,8 +132,11 @@ def mnist_from_ink(ink: np.ndarray) -> np.ndarray:
     otsu, _ = cv2.threshold(ink8, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
     noise_floor = quantile_level(counts, 0.5) + NOISE_MARGIN * noise
     threshold = max(otsu, 255 * MIN_THRESHOLD, 0.3 * 255 * peak, 255 * noise_floor)
-    mask = without_crossing_rules((ink8 > threshold).astype(np.uint8))
+    mask = (ink8 > threshold).astype(np.uint8)
     count, labels, stats = label_components(mask)
+    cleaned = without_crossing_rules(mask, stats)
+    if cleaned is not mask:
+        count, labels, stats = label_components(cleaned)
     lookup = np.zeros(count, np.uint8)
     lookup[digit_components(stats, ink.shape)] = 255
     digit_mask = select_labels(labels, lookup)

@@ -80,9 +80,10 @@ def level_rows(mask: np.ndarray, slope: float, rows_pass) -> np.ndarray:
 def without_row_rules(mask: np.ndarray, length: float, min_rules: int = MIN_RULES) -> np.ndarray:
     """The mask less level rules along its rows (at least `length` long), strokes across kept.
 
-    Nothing is taken out unless min_rules bands of rows hold such runs. The rule is taken with whatever
-    ink lies within RULE_SLACK of it; ink thicker than a rule there is kept, a stroke that crosses it is joined again across the gap, and a curve that
-    only touches it loses what lay along it.
+    Nothing is taken out unless min_rules bands of rows hold such runs. A rule is taken with
+    whatever ink lies within RULE_SLACK of it: ink thicker than a rule there is kept, a stroke
+    that crosses it is joined again across the gap, and a curve that only touches it loses what
+    lay along it.
     """
     def shape(columns, rows):
         return cv2.getStructuringElement(cv2.MORPH_RECT, (columns, rows))
@@ -91,7 +92,7 @@ def without_row_rules(mask: np.ndarray, length: float, min_rules: int = MIN_RULE
     runs = cv2.bitwise_and(cv2.morphologyEx(band, cv2.MORPH_OPEN, shape(max(3, round(length)), 1)), mask)
     rows = np.flatnonzero(runs.max(axis=1))
     if rows.size == 0 or 1 + np.count_nonzero(np.diff(rows) > 1) < min_rules:
-        return mask  # fewer than MIN_RULES bands of rows hold a long run
+        return mask  # fewer than min_rules bands of rows hold a long run
     reach = RULE_THICKNESS + 2 * RULE_SLACK
     thin = cv2.subtract(runs, cv2.morphologyEx(runs, cv2.MORPH_OPEN, shape(1, reach + 1)))
     kept = cv2.subtract(mask, thin)
@@ -106,9 +107,11 @@ def without_rules(mask: np.ndarray, span=RULE_SPAN, rows: bool = True, columns: 
     mask = np.asarray(mask).astype(np.uint8)
     height, width = mask.shape
     if rows:
-        mask = level_rows(mask, rule_slope(mask), lambda level: without_row_rules(level, span[0] * width, min_rules))
+        mask = level_rows(mask, rule_slope(mask),
+                          lambda level: without_row_rules(level, span[0] * width, min_rules))
     if columns:
         turned = np.ascontiguousarray(mask.T)
-        turned = level_rows(turned, rule_slope(turned), lambda level: without_row_rules(level, span[1] * height, min_rules))
+        turned = level_rows(turned, rule_slope(turned),
+                            lambda level: without_row_rules(level, span[1] * height, min_rules))
         mask = np.ascontiguousarray(turned.T)
     return mask

@@ -121,16 +121,18 @@ def line_crop(line: FoundLine) -> np.ndarray:
                                    offset=(line.origin[0] - corner[0], line.origin[1] - corner[1]))
     cv2.drawContours(own, contours, -1, 1, -1)
     own = cv2.resize(own, size, interpolation=cv2.INTER_NEAREST)
-    reach = max(2, round(KEEP_MARGIN * max(line.box[2], line.box[3])))
-    near = cv2.dilate(own, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * reach + 1, 2 * reach + 1)))
     level = float(np.quantile(ink[own > 0], 0.9)) if own.any() else 0.0
-    other = cv2.dilate(((ink > OTHER_INK * level) & (near == 0)).astype(np.uint8), np.ones((3, 3), np.uint8))
-    paint = (other > 0) & (near == 0)
-    if level <= 0 or not paint.any():
+    if level <= 0:
         return crop
+    reach = max(2, round(KEEP_MARGIN * max(line.box[2], line.box[3])))
+    away = cv2.dilate(own, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * reach + 1, 2 * reach + 1))) == 0
+    other = cv2.dilate(((ink > OTHER_INK * level) & away).astype(np.uint8), np.ones((3, 3), np.uint8))
+    paint = (other > 0) & away
+    if not paint.any():
+        return crop
+    paper = away & ~paint
     cleaned = crop.copy()
-    cleaned[paint] = np.median(crop[(near == 0) & ~paint], axis=0).astype(crop.dtype) if (
-        (near == 0) & ~paint).any() else np.median(crop[paint], axis=0).astype(crop.dtype)
+    cleaned[paint] = np.median(crop[paper if paper.any() else paint], axis=0).astype(crop.dtype)
     return cleaned
 
 
