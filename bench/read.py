@@ -6,7 +6,8 @@ Scenes are MNIST **test** digits (which no model trained on) drawn as dark ink o
 `digitlab.linesynth`); a touching scene counts only when its ink forms one connected blob.
 `mixed_2_6` are 640x480 photos of 2-6 digit numbers whose gaps mix touching, tight and wide, with
 uneven light; `ruled_paper` puts 2-5 digit numbers on ruled or squared exercise-book paper and
-`underlined_boxed` underlines them or draws a box around them; `other_hands` writes numbers in
+`underlined_boxed` underlines them or draws a box around them; `sheet_on_desk` lays the sheet
+turned on a desk, its edges in the frame (`digitlab.sheet_photos`); `other_hands` writes numbers in
 two styles that are not MNIST's; `single_digit` photos hold one digit (read by the digit model
 once the reader finds one digit). The peers, RapidOCR and Tesseract, read the same photos in the
 same run (`bash scripts/ensure-bench-peers.sh` installs them; without them their rows say so).
@@ -26,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from digitlab.data import load_mnist  # noqa: E402
 from digitlab.predict import Predictor  # noqa: E402
+from digitlab.sheet_photos import on_desk  # noqa: E402
 from digitlab.synthetic import (  # noqa: E402
     box_overlap,
     ink_is_one_blob,
@@ -86,6 +88,21 @@ def paper_scenes(images, labels, count: int, seed: int, marked: bool) -> list:
         frame, boxes = paper_frame(list(images[chosen]), digit_height=rng.uniform(0.12, 0.3) * 480,
                                    gap=(0.05, 0.5), rng=rng, **paper)
         made.append((frame, "".join(str(labels[i]) for i in chosen), boxes, False))
+    return made
+
+
+def desk_scenes(images, labels, count: int, seed: int) -> list:
+    """640x480 photos of 2-5 digit numbers on a sheet lying turned on a desk (dark wood to
+    white, its grain and the sheet's shadow), the sheet's edges in the frame."""
+    rng = np.random.default_rng(seed)
+    made = []
+    while len(made) < count:
+        chosen = rng.choice(len(images), int(rng.integers(2, 6)), replace=False)
+        frame, boxes = paper_frame(list(images[chosen]), digit_height=rng.uniform(0.1, 0.3) * 480,
+                                   gap=(0.05, 0.5), rng=rng)
+        photo = on_desk(frame, boxes, rng)
+        if photo is not None:
+            made.append((photo, "".join(str(labels[i]) for i in chosen), boxes, False))
     return made
 
 
@@ -153,6 +170,7 @@ def main() -> None:
         "mixed_2_6": lambda *data: mixed_scenes(*data, 3),
         "ruled_paper": lambda *data: paper_scenes(*data, 6, marked=False),
         "underlined_boxed": lambda *data: paper_scenes(*data, 7, marked=True),
+        "sheet_on_desk": lambda *data: desk_scenes(*data, 8),
         "other_hands": lambda images, labels, count: mixed_scenes(
             images, labels, count // 2, 4, draw=lambda label, rng: (
                 render_stroke_digit(label, rng) if rng.random() < 0.5 else render_segment_digit(label, rng))),

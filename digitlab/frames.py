@@ -15,13 +15,22 @@ from digitlab.ink import (
     EmptyImageError,
     as_gray,
     histogram,
-    ink_map,
+    ink_with_background,
     label_components,
     member_mask,
     noise_level,
     quantile_level,
     select_labels,
     to_uint8,
+)
+from digitlab.paper_marks import (
+    drawn_around,
+    is_line_stroke,
+    on_sheet_edges,
+    sheet_edges,
+    straight_length,
+    stroke_width,
+    touching_edge,
 )
 from digitlab.preprocess import MIN_DENSITY, MIN_DIGIT_PIXELS
 from digitlab.rules import has_rules, without_rules
@@ -60,51 +69,11 @@ PIECE_GAP = 0.25  # pieces of one digit are at most a quarter of its height apar
 INK_SHARE = 0.35  # frame threshold, as a share of the ink level of the darkest digits
 
 
-def touching_edge(stats: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    """Which components touch the frame's edge (paper edges, table, borders)."""
-    right, bottom = stats[:, 0] + stats[:, 2], stats[:, 1] + stats[:, 3]
-    return (stats[:, 0] == 0) | (stats[:, 1] == 0) | (right == shape[1]) | (bottom == shape[0])
+def frame_mask(ink: np.ndarray, edges: np.ndarray | None = None) -> np.ndarray | None:
+    """Threshold a frame's ink map at a share of its ink level, above the noise; None if blank.
 
-
-MIN_ENCLOSED = 0.35  # of the outline's height: the least a digit inside a box or ring stands
-CLEAN_OUTLINE = 0.02  # the most of an outline's ink that may lie deep inside it (a digit it touches)
-
-
-def drawn_around(labels: np.ndarray, stats: np.ndarray) -> list[int]:
-    """Components clear of the frame's edge, with a digit-sized component in one of their holes,
-    that are only an outline: a box or ring drawn around digits and touching none of them
-    (a dot in a 0 is not digit-sized; a box a digit touches stays, so nothing is lost unseen)."""
-    heights = stats[:, cv2.CC_STAT_HEIGHT]
-    tall = np.flatnonzero(heights >= max(6, 0.03 * labels.shape[0]))
-    tall = tall[tall > 0]
-    edge = touching_edge(stats, labels.shape)
-    found = []
-    for outer in tall[~edge[tall]]:
-        x, y, width, height = (int(value) for value in stats[outer, :4])
-        inside = [inner for inner in tall if inner != outer and x < stats[inner, 0]
-                  and stats[inner, 0] + stats[inner, 2] < x + width and y < stats[inner, 1]
-                  and stats[inner, 1] + stats[inner, 3] < y + height
-                  and heights[inner] >= MIN_ENCLOSED * height]
-        if not inside:
-            continue
-        crop = labels[y:y + height, x:x + width]
-        own = (crop == outer).astype(np.uint8)
-        outside = np.pad(1 - own, 1, constant_values=1)
-        cv2.floodFill(outside, None, (0, 0), 0)  # what is left is the outline's holes
-        holes = outside[1:-1, 1:-1]
-        if not any((holes[crop == inner]).any() for inner in inside):
-            continue
-        thickness = 2 * float(cv2.distanceTransform(own, cv2.DIST_L2, 3).max()) + 1
-        reach = int(thickness + 0.1 * min(width, height))
-        core = cv2.erode(own | holes, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * reach + 1,) * 2),
-                         borderType=cv2.BORDER_CONSTANT, borderValue=0)
-        if cv2.countNonZero(own & core) <= CLEAN_OUTLINE * cv2.countNonZero(own):
-            found.append(int(outer))
-    return found
-
-
-def frame_mask(ink: np.ndarray) -> np.ndarray | None:
-    """Threshold a frame's ink map at a share of its ink level, above the noise; None if blank."""
+    edges (uint8, from `sheet_edges`) marks where a sheet meets its desk: ink mostly there goes.
+    """
     ink8 = to_uint8(ink)
     noise = noise_level(np.ascontiguousarray(ink8[::2, ::2]))
     floor = max(MIN_THRESHOLD, quantile_level(histogram(ink8), 0.5) + NOISE_MARGIN * noise)
@@ -119,6 +88,8 @@ def frame_mask(ink: np.ndarray) -> np.ndarray | None:
         mask = without_rules(mask, rows=along_rows, columns=along_columns)
         _, labels, stats = label_components(mask)
     inside = ~touching_edge(stats, ink.shape) & (stats[:, cv2.CC_STAT_AREA] >= 4)
+    if edges is not None and edges.any():  # a sheet's edge does not set the ink level either
+        inside &= ~on_sheet_edges(labels, stats, edges)
     inside[0] = False
     if not inside.any():
         return None
@@ -126,7 +97,14 @@ def frame_mask(ink: np.ndarray) -> np.ndarray | None:
     level = quantile_level(histogram(ink8, candidates), 0.95)
     if level < MIN_CONTRAST:
         return None
-    return mask & (ink8 > 255 * max(floor, INK_SHARE * level)).view(np.uint8)
+    mask &= (ink8 > 255 * max(floor, INK_SHARE * level)).view(np.uint8)
+    if edges is not None and edges.any():
+        _, labels, stats = label_components(mask)
+        edge_ink = on_sheet_edges(labels, stats, edges)
+        edge_ink[0] = False
+        if edge_ink.any():
+            mask[member_mask(labels, np.flatnonzero(edge_ink)) > 0] = 0
+    return mask
 
 
 class Part(NamedTuple):
@@ -167,17 +145,6 @@ def underlines(line: Part, digit: Part) -> bool:
     if height >= 0.25 * width or gap < -0.15 * digit_height:
         return False
     return width >= UNDERLINE_WIDTH * digit_width or (gap >= 0.08 * digit_height and width >= 0.8 * digit_width)
-
-
-def is_line_stroke(mask: np.ndarray) -> bool:
-    """Whether a part's mask is one flat stroke (an underline, a dash): at most 0.3 times as high
-    as wide, and nearly every column crossed by a single run of ink (digits have two or more)."""
-    height, width = mask.shape
-    if height > 0.3 * width:
-        return False
-    starts = np.count_nonzero(np.diff(mask, axis=0, prepend=0) == 1, axis=0)
-    inked = starts > 0
-    return bool(inked.any() and np.mean(starts[inked] == 1) >= 0.8)
 
 
 def merge_parts(parts: list[Part]) -> list[Part]:
@@ -234,8 +201,8 @@ def frame_parts(frame, min_height_fraction: float = 0.03,
     factor = min(1.0, MAX_FRAME_SIDE / max(gray.shape))
     if factor < 1.0:
         gray = cv2.resize(gray, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
-    ink = ink_map(gray, whole_frame=True)
-    mask = frame_mask(ink)
+    ink, background = ink_with_background(gray, whole_frame=True)
+    mask = frame_mask(ink, sheet_edges(background))
     if mask is None:
         return None
     frame_height = mask.shape[0]
@@ -258,7 +225,35 @@ def frame_parts(frame, min_height_fraction: float = 0.03,
         if is_line_stroke(own):
             continue  # an underline or a dash
         kept.append(part)
-    return FrameParts(ink, labels, kept, factor, min_height)
+    return FrameParts(ink, labels, without_foreign_strokes(kept, labels), factor, min_height)
+
+
+SHEET_EDGE = 1.6  # a straight stroke this many times longer than the frame's digits is an edge
+HAIRLINE = 0.3  # a part whose strokes are this much thinner than the digits' is no pen's ink
+TALL = 0.6  # of the tallest part: the parts whose strokes show the pen's width
+
+
+def without_foreign_strokes(parts: list[Part], labels: np.ndarray) -> list[Part]:
+    """The parts but those no pen of this number drew: straight strokes much longer than the
+    digits (the edge of a sheet on a desk, of a table or a screen; a 1 is as tall as the digits
+    beside it) and hairlines much thinner than the tall parts' strokes (a sheet's edge in
+    dashes). The digits' size is the tallest part that is not straight, else the shortest."""
+    if len(parts) < 2:
+        return parts
+    masks = [part_mask(labels, part) for part in parts]
+    lengths = [straight_length(mask) for mask in masks]
+    curved = [part.bottom - part.top for part, length in zip(parts, lengths) if length is None]
+    straight = [length for length in lengths if length is not None]
+    digit_size = max(curved) if curved else min(straight)
+    drawn = [(part, mask) for part, mask, length in zip(parts, masks, lengths)
+             if length is None or length < SHEET_EDGE * digit_size]
+    if not drawn:
+        return []
+    widths = [stroke_width(mask) for _, mask in drawn]
+    tallest = max(part.bottom - part.top for part, _ in drawn)
+    pen = float(np.median([width for (part, _), width in zip(drawn, widths)
+                           if part.bottom - part.top >= TALL * tallest]))
+    return [part for (part, _), width in zip(drawn, widths) if width > HAIRLINE * pen]
 
 
 def part_mask(labels: np.ndarray, part: Part) -> np.ndarray:

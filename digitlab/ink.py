@@ -6,6 +6,7 @@ import cv2
 import numpy as np
 
 from digitlab.imagefile import InvalidImageError
+from digitlab.polarity import ink_is_dark
 
 
 class EmptyImageError(ValueError):
@@ -91,6 +92,7 @@ def extreme_levels(counts: np.ndarray, count: int) -> tuple[float, float]:
 EXTREME_FRACTION = 0.0005  # the brightest 0.05 % of pixels may be hot pixels or salt noise
 UNEVEN_LIGHTING = 0.06  # border sides whose medians differ more than this need a background model
 BACKGROUND_WORK_SIDE = 96
+FRAME_WORK_SIDE = 240  # a frame's background is finer, so it steps where a sheet meets its desk
 BACKGROUND_KERNEL_FRACTION = 0.35
 FRAME_KERNEL_FRACTION = 0.15
 
@@ -104,7 +106,7 @@ def middle(values: np.ndarray) -> float:
 def estimate_background(bright: np.ndarray, whole_frame: bool = False) -> np.ndarray:
     """Background of an ink-bright image: a morphological opening wider than any stroke."""
     height, width = bright.shape
-    factor = min(1.0, BACKGROUND_WORK_SIDE / max(height, width))
+    factor = min(1.0, (FRAME_WORK_SIDE if whole_frame else BACKGROUND_WORK_SIDE) / max(height, width))
     small = cv2.resize(bright, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
     # A digit crop may be all stroke; in a frame a digit is a small part and shadows are local.
     span = FRAME_KERNEL_FRACTION * min(small.shape) if whole_frame else (
@@ -118,12 +120,22 @@ def estimate_background(bright: np.ndarray, whole_frame: bool = False) -> np.nda
              + np.linspace(-0.5, 0.5, columns, dtype=np.float32)[None, :] * (right - left)
              + np.linspace(-0.5, 0.5, rows, dtype=np.float32)[:, None] * (bottom - top))
     element = cv2.getStructuringElement(cv2.MORPH_RECT, (kernel, kernel))
-    opened = cv2.blur(cv2.morphologyEx(small - plane, cv2.MORPH_OPEN, element), (3, 3)) + plane
+    flat = small - plane
+    if whole_frame:  # at the finer size, noise first: an opening's minimum would follow it down
+        opened = cv2.morphologyEx(cv2.blur(flat, (3, 3)), cv2.MORPH_OPEN, element)
+    else:
+        opened = cv2.blur(cv2.morphologyEx(flat, cv2.MORPH_OPEN, element), (3, 3))
+    opened += plane
     return cv2.resize(opened, (width, height), interpolation=cv2.INTER_LINEAR)
 
 
 def ink_map(gray: np.ndarray, whole_frame: bool = False) -> np.ndarray:
     """Ink strength in [0, 1] on a 0 background, for either polarity and uneven lighting."""
+    return ink_with_background(gray, whole_frame)[0]
+
+
+def ink_with_background(gray: np.ndarray, whole_frame: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """`ink_map` and the background it took away (ink-bright levels: 0 is white paper for dark ink)."""
     ring = max(1, min(gray.shape) // 50)
     sides = [gray[:ring], gray[-ring:], gray[:, :ring], gray[:, -ring:]]
     counts = histogram(to_uint8(gray))
@@ -132,6 +144,8 @@ def ink_map(gray: np.ndarray, whole_frame: bool = False) -> np.ndarray:
     level = quantile_level(counts, 0.5) if whole_frame else middle(
         np.concatenate([side.ravel() for side in sides]))
     dark_ink = level - low > high - level
+    if whole_frame:  # a white sheet on a dark desk: the desk is the median, the strokes are thin
+        dark_ink = ink_is_dark(gray, by_levels=dark_ink)
     bright = 1.0 - gray if dark_ink else gray
     side_levels = [middle(side) for side in sides]
     if whole_frame or max(side_levels) - min(side_levels) > UNEVEN_LIGHTING:
@@ -143,7 +157,7 @@ def ink_map(gray: np.ndarray, whole_frame: bool = False) -> np.ndarray:
     # Divide by the paper's brightness: shading scales ink and paper alike (in place: frames are big).
     ink = np.subtract(bright, background, dtype=np.float32)
     np.divide(ink, paper, out=ink)
-    return np.clip(ink, 0.0, 1.0, out=ink)
+    return np.clip(ink, 0.0, 1.0, out=ink), np.broadcast_to(np.float32(background), gray.shape)
 
 
 def noise_level(ink8: np.ndarray) -> float:

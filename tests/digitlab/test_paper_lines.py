@@ -12,8 +12,9 @@ import cv2
 import numpy as np
 import pytest
 
-from digitlab.frames import Part, drawn_around, is_line_stroke, underlines
+from digitlab.frames import Part, underlines
 from digitlab.ink import label_components
+from digitlab.paper_marks import drawn_around, is_line_stroke
 from digitlab.predict import Predictor
 from digitlab.preprocess import to_mnist
 from digitlab.rules import rule_slope, without_rules
