@@ -72,12 +72,14 @@ MIN_STRAIGHT_PIXELS = 10
 def straight_length(mask: np.ndarray) -> float | None:
     """The length of a part's ink if it is one straight stroke at any angle (a sheet's edge, a
     plain 1), else None: no pixel lies further than STRAIGHT of the length off its main axis."""
-    rows, columns = np.nonzero(mask)
-    if rows.size < MIN_STRAIGHT_PIXELS:
+    moments = cv2.moments(mask, binaryImage=True)
+    if moments["m00"] < MIN_STRAIGHT_PIXELS:
         return None
-    points = np.column_stack([columns, rows]).astype(np.float64)
-    points -= points.mean(axis=0)
-    _, axes = np.linalg.eigh(points.T @ points)
+    centre = np.array([moments["m10"], moments["m01"]]) / moments["m00"]
+    spread = np.array([[moments["mu20"], moments["mu11"]], [moments["mu11"], moments["mu02"]]])
+    _, axes = np.linalg.eigh(spread)
+    contours, _ = cv2.findContours(mask.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+    points = np.concatenate(contours)[:, 0].astype(np.float64) - centre  # the ink's extremes
     along, across = points @ axes[:, 1], points @ axes[:, 0]
     length = float(along.max() - along.min()) + 1.0
     return length if float(np.abs(across).max()) <= STRAIGHT * length else None
@@ -98,6 +100,7 @@ STEP_REACH = 4  # pixels around such a step whose ink is the edge's (its line, i
 ON_STEP = 0.8  # the share of a component's ink by a step that makes it the edge's
 
 
+EDGE_SIDE = 240  # the background's own working size (digitlab.ink.FRAME_WORK_SIDE)
 SHEET_SIZE = 0.5  # of the frame's long side: the least a sheet's outline spans (a blob spans less)
 
 
@@ -105,20 +108,25 @@ def sheet_edges(background: np.ndarray) -> np.ndarray:
     """uint8 mask of where the background steps along a sheet's edge on a desk (or a table's):
     steps that reach the frame's border or span half of it. The background is what
     `digitlab.ink.ink_with_background` took away, smooth under shadows; a big blob of ink is
-    in it too, and its smaller outline stays ink."""
-    along_x = cv2.Sobel(background, cv2.CV_32F, 1, 0, ksize=3)
-    along_y = cv2.Sobel(background, cv2.CV_32F, 0, 1, ksize=3)
-    steep = (np.hypot(along_x, along_y) > 8 * STEP).astype(np.uint8)  # 3x3 Sobel: 8 x the slope
-    band = cv2.dilate(steep, np.ones((2 * STEP_REACH + 1, 2 * STEP_REACH + 1), np.uint8))
+    in it too, and its smaller outline stays ink. Looked for at EDGE_SIDE px (the background is
+    no finer), the mask given back at the background's size."""
+    factor = min(1.0, EDGE_SIDE / max(background.shape))
+    small = cv2.resize(background, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
+    along_x = cv2.Sobel(small, cv2.CV_32F, 1, 0, ksize=3)
+    along_y = cv2.Sobel(small, cv2.CV_32F, 0, 1, ksize=3)
+    steep = (np.hypot(along_x, along_y) > 8 * STEP / factor).astype(np.uint8)  # Sobel: 8 x slope
+    if not steep.any():
+        return np.zeros(background.shape, np.uint8)
+    reach = max(1, round(STEP_REACH * factor))
+    band = cv2.dilate(steep, np.ones((2 * reach + 1, 2 * reach + 1), np.uint8))
     count, labels, stats, _ = cv2.connectedComponentsWithStats(band, connectivity=8)
-    if count <= 1:
-        return band
     long_side = SHEET_SIZE * max(band.shape)
     right, bottom = stats[:, 0] + stats[:, 2], stats[:, 1] + stats[:, 3]
     sheet = ((np.maximum(stats[:, 2], stats[:, 3]) >= long_side) | (stats[:, 0] == 0) | (stats[:, 1] == 0)
              | (right == band.shape[1]) | (bottom == band.shape[0]))
     sheet[0] = False
-    return sheet.astype(np.uint8)[labels]
+    return cv2.resize(sheet.astype(np.uint8)[labels], (background.shape[1], background.shape[0]),
+                      interpolation=cv2.INTER_NEAREST)
 
 
 def on_sheet_edges(labels: np.ndarray, stats: np.ndarray, edges: np.ndarray) -> np.ndarray:

@@ -28,23 +28,22 @@ def thin_side_votes(gray: np.ndarray) -> tuple[int, int]:
     along_x = cv2.Sobel(small, cv2.CV_32F, 1, 0, ksize=3)
     along_y = cv2.Sobel(small, cv2.CV_32F, 0, 1, ksize=3)
     magnitude = np.hypot(along_x, along_y)
-    rows, columns = np.nonzero(magnitude > max(STRONG_EDGE, float(np.quantile(magnitude, 1 - STRONG_SHARE))))
+    sharpest = magnitude.ravel()
+    cut = int((1 - STRONG_SHARE) * (sharpest.size - 1))
+    rows, columns = np.nonzero(magnitude > max(STRONG_EDGE, float(np.partition(sharpest, cut)[cut])))
     if rows.size == 0:
         return 0, 0
     strength = magnitude[rows, columns]
     step_x, step_y = along_x[rows, columns] / strength, along_y[rows, columns] / strength  # to brighter
     height, width = small.shape
-
-    def level_at(distance: float) -> np.ndarray:
-        """The gray level `distance` pixels from each edge towards its bright side."""
-        y = np.clip(np.rint(rows + distance * step_y).astype(np.int64), 0, height - 1)
-        x = np.clip(np.rint(columns + distance * step_x).astype(np.int64), 0, width - 1)
-        return small[y, x]
-
-    middle = (level_at(-1) + level_at(1)) / 2
-    distances = np.arange(2, MAX_RUN + 1)
-    dark_side = np.stack([level_at(-distance) for distance in distances], axis=1) > middle[:, None]
-    bright_side = np.stack([level_at(distance) for distance in distances], axis=1) < middle[:, None]
+    # the gray levels 1..MAX_RUN pixels from each edge, towards its bright side (+) and dark side (-)
+    distances = np.concatenate([-np.arange(1, MAX_RUN + 1), np.arange(1, MAX_RUN + 1)])
+    y = np.clip(np.rint(rows[:, None] + distances * step_y[:, None]).astype(np.int64), 0, height - 1)
+    x = np.clip(np.rint(columns[:, None] + distances * step_x[:, None]).astype(np.int64), 0, width - 1)
+    levels = small[y, x]
+    dark_levels, bright_levels = levels[:, :MAX_RUN], levels[:, MAX_RUN:]
+    middle = (dark_levels[:, :1] + bright_levels[:, :1]) / 2
+    dark_side, bright_side = dark_levels[:, 1:] > middle, bright_levels[:, 1:] < middle
     # how far each side runs before the level crosses back (MAX_RUN + 1: it goes on)
     dark_run = np.where(dark_side.any(axis=1), dark_side.argmax(axis=1), MAX_RUN + 1)
     bright_run = np.where(bright_side.any(axis=1), bright_side.argmax(axis=1), MAX_RUN + 1)
