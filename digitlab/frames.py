@@ -61,6 +61,7 @@ class DigitBox:
         return self.x, self.y, self.w, self.h
 
 
+MIN_SCENE_SIDE = 200  # a frame at least this high and wide may show a sheet's edges
 MAX_FRAME_SIDE = 480  # frames are read at this size: 26 % faster on 640x480, same readings
 MAX_PARTS = 300
 PART_OVERLAP = 0.5  # pieces of one digit overlap horizontally by half the narrower one
@@ -202,7 +203,8 @@ def frame_parts(frame, min_height_fraction: float = 0.03,
     if factor < 1.0:
         gray = cv2.resize(gray, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
     ink, background = ink_with_background(gray, whole_frame=True)
-    mask = frame_mask(ink, sheet_edges(background))
+    # A sheet's edges are looked for in scenes; a photo cropped to its line has none to show.
+    mask = frame_mask(ink, sheet_edges(background) if min(gray.shape) >= MIN_SCENE_SIDE else None)
     if mask is None:
         return None
     frame_height = mask.shape[0]

@@ -92,7 +92,7 @@ def extreme_levels(counts: np.ndarray, count: int) -> tuple[float, float]:
 EXTREME_FRACTION = 0.0005  # the brightest 0.05 % of pixels may be hot pixels or salt noise
 UNEVEN_LIGHTING = 0.06  # border sides whose medians differ more than this need a background model
 BACKGROUND_WORK_SIDE = 96
-FRAME_WORK_SIDE = 240  # a frame's background is finer, so it steps where a sheet meets its desk
+FRAME_WORK_SIDE = 240
 BACKGROUND_KERNEL_FRACTION = 0.35
 FRAME_KERNEL_FRACTION = 0.15
 
@@ -106,7 +106,11 @@ def middle(values: np.ndarray) -> float:
 def estimate_background(bright: np.ndarray, whole_frame: bool = False) -> np.ndarray:
     """Background of an ink-bright image: a morphological opening wider than any stroke."""
     height, width = bright.shape
-    factor = min(1.0, (FRAME_WORK_SIDE if whole_frame else BACKGROUND_WORK_SIDE) / max(height, width))
+    # A frame's background is finer (half its size, up to FRAME_WORK_SIDE), so it steps where a
+    # sheet meets its desk; a small frame (one line, cropped tight) keeps the digit crops' size.
+    side = min(FRAME_WORK_SIDE, max(BACKGROUND_WORK_SIDE, max(height, width) // 2)) if whole_frame \
+        else BACKGROUND_WORK_SIDE
+    factor = min(1.0, side / max(height, width))
     small = cv2.resize(bright, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
     # A digit crop may be all stroke; in a frame a digit is a small part and shadows are local.
     span = FRAME_KERNEL_FRACTION * min(small.shape) if whole_frame else (

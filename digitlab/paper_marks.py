@@ -65,24 +65,27 @@ def is_line_stroke(mask: np.ndarray) -> bool:
     return bool(inked.any() and np.mean(starts[inked] == 1) >= 0.8)
 
 
-STRAIGHT = 0.05  # the most a straight stroke's ink lies off its axis, as a share of its length
+STRAIGHT = 0.05  # how far off its axis a straight stroke's ink lies, as a share of its length
+ON_AXIS = 0.9  # the share of its ink that lies that close (a hook or a speck at an end allowed)
 MIN_STRAIGHT_PIXELS = 10
 
 
 def straight_length(mask: np.ndarray) -> float | None:
     """The length of a part's ink if it is one straight stroke at any angle (a sheet's edge, a
-    plain 1), else None: no pixel lies further than STRAIGHT of the length off its main axis."""
+    plain 1), else None: nine tenths of its outline lies within STRAIGHT of the length of its
+    main axis, so a hook or a blot at one end does not make an edge a digit."""
     moments = cv2.moments(mask, binaryImage=True)
     if moments["m00"] < MIN_STRAIGHT_PIXELS:
         return None
     centre = np.array([moments["m10"], moments["m01"]]) / moments["m00"]
-    spread = np.array([[moments["mu20"], moments["mu11"]], [moments["mu11"], moments["mu02"]]])
-    _, axes = np.linalg.eigh(spread)
+    _, axes = np.linalg.eigh(np.array([[moments["mu20"], moments["mu11"]],
+                                       [moments["mu11"], moments["mu02"]]]))
     contours, _ = cv2.findContours(mask.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
-    points = np.concatenate(contours)[:, 0].astype(np.float64) - centre  # the ink's extremes
+    points = np.concatenate(contours)[:, 0].astype(np.float64) - centre  # thin ink: its outline
     along, across = points @ axes[:, 1], points @ axes[:, 0]
-    length = float(along.max() - along.min()) + 1.0
-    return length if float(np.abs(across).max()) <= STRAIGHT * length else None
+    low, high = np.percentile(along, [1, 99])
+    length = float(high - low) + 1.0
+    return length if np.mean(np.abs(across) <= STRAIGHT * length) >= ON_AXIS else None
 
 
 def stroke_width(mask: np.ndarray) -> float:
@@ -100,7 +103,7 @@ STEP_REACH = 4  # pixels around such a step whose ink is the edge's (its line, i
 ON_STEP = 0.8  # the share of a component's ink by a step that makes it the edge's
 
 
-EDGE_SIDE = 240  # the background's own working size (digitlab.ink.FRAME_WORK_SIDE)
+EDGE_SIDE = 240  # the background's finest working size (digitlab.ink.FRAME_WORK_SIDE)
 SHEET_SIZE = 0.5  # of the frame's long side: the least a sheet's outline spans (a blob spans less)
 
 
