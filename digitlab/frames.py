@@ -75,6 +75,8 @@ def frame_mask(ink: np.ndarray, edges: np.ndarray | None = None) -> np.ndarray |
 
     edges (uint8, from `sheet_edges`) marks where a sheet meets its desk: ink mostly there goes.
     """
+    if edges is not None and not edges.any():
+        edges = None
     ink8 = to_uint8(ink)
     noise = noise_level(np.ascontiguousarray(ink8[::2, ::2]))
     floor = max(MIN_THRESHOLD, quantile_level(histogram(ink8), 0.5) + NOISE_MARGIN * noise)
@@ -89,7 +91,7 @@ def frame_mask(ink: np.ndarray, edges: np.ndarray | None = None) -> np.ndarray |
         mask = without_rules(mask, rows=along_rows, columns=along_columns)
         _, labels, stats = label_components(mask)
     inside = ~touching_edge(stats, ink.shape) & (stats[:, cv2.CC_STAT_AREA] >= 4)
-    if edges is not None and edges.any():  # a sheet's edge does not set the ink level either
+    if edges is not None:  # a sheet's edge does not set the ink level either
         inside &= ~on_sheet_edges(labels, stats, edges)
     inside[0] = False
     if not inside.any():
@@ -99,7 +101,7 @@ def frame_mask(ink: np.ndarray, edges: np.ndarray | None = None) -> np.ndarray |
     if level < MIN_CONTRAST:
         return None
     mask &= (ink8 > 255 * max(floor, INK_SHARE * level)).view(np.uint8)
-    if edges is not None and edges.any():
+    if edges is not None:
         _, labels, stats = label_components(mask)
         edge_ink = on_sheet_edges(labels, stats, edges)
         edge_ink[0] = False
@@ -248,9 +250,7 @@ def without_foreign_strokes(parts: list[Part], labels: np.ndarray) -> list[Part]
     straight = [length for length in lengths if length is not None]
     digit_size = max(curved) if curved else min(straight)
     drawn = [(part, mask) for part, mask, length in zip(parts, masks, lengths)
-             if length is None or length < SHEET_EDGE * digit_size]
-    if not drawn:
-        return []
+             if length is None or length < SHEET_EDGE * digit_size]  # never empty: digit_size's own
     widths = [stroke_width(mask) for _, mask in drawn]
     tallest = max(part.bottom - part.top for part, _ in drawn)
     pen = float(np.median([width for (part, _), width in zip(drawn, widths)

@@ -101,8 +101,6 @@ def stroke_width(mask: np.ndarray) -> float:
 STEP = 0.012  # a background this much steeper per pixel than light and shadow change: a sheet's edge
 STEP_REACH = 4  # pixels around such a step whose ink is the edge's (its line, its shadow)
 ON_STEP = 0.8  # the share of a component's ink by a step that makes it the edge's
-
-
 EDGE_SIDE = 240  # the background's finest working size (digitlab.ink.FRAME_WORK_SIDE)
 SHEET_SIZE = 0.5  # of the frame's long side: the least a sheet's outline spans (a blob spans less)
 
@@ -122,11 +120,9 @@ def sheet_edges(background: np.ndarray) -> np.ndarray:
         return np.zeros(background.shape, np.uint8)
     reach = max(1, round(STEP_REACH * factor))
     band = cv2.dilate(steep, np.ones((2 * reach + 1, 2 * reach + 1), np.uint8))
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(band, connectivity=8)
-    long_side = SHEET_SIZE * max(band.shape)
-    right, bottom = stats[:, 0] + stats[:, 2], stats[:, 1] + stats[:, 3]
-    sheet = ((np.maximum(stats[:, 2], stats[:, 3]) >= long_side) | (stats[:, 0] == 0) | (stats[:, 1] == 0)
-             | (right == band.shape[1]) | (bottom == band.shape[0]))
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(band, connectivity=8)
+    spans = np.maximum(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT])
+    sheet = (spans >= SHEET_SIZE * max(band.shape)) | touching_edge(stats, band.shape)
     sheet[0] = False
     return cv2.resize(sheet.astype(np.uint8)[labels], (background.shape[1], background.shape[0]),
                       interpolation=cv2.INTER_NEAREST)
