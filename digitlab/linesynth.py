@@ -18,6 +18,7 @@ from digitlab.frames import frame_mask
 from digitlab.handwriting import handwrite
 from digitlab.ink import EmptyImageError, ink_map
 from digitlab.lineimage import LineInput, line_input
+from digitlab.pen import pen_redraw
 
 
 @dataclass(frozen=True)
@@ -45,11 +46,20 @@ class LineRecipe:
     broken_share: float = 0.0
     coarse_share: float = 0.0
     faint_share: float = 0.0
+    pen_share: float = 0.0  # lines written again with an even pen (`digitlab.pen`)
+    min_pen_width: float = 0.03  # the pen's width, as a share of the digit height
+    max_pen_width: float = 0.14
 
     @classmethod
     def handwriting(cls) -> LineRecipe:
         """The default lines, their digits changed as the digit model's handwriting recipe does."""
         return cls(elastic_share=0.5, broken_share=0.12, coarse_share=0.15, faint_share=0.2)
+
+    @classmethod
+    def pen(cls) -> LineRecipe:
+        """The handwriting lines, half of them written again with a ball-point or felt pen."""
+        return cls(elastic_share=0.5, broken_share=0.12, coarse_share=0.15, faint_share=0.2,
+                   pen_share=0.5)
 
     def to_dict(self) -> dict:
         """The recipe as a JSON object."""
@@ -95,13 +105,16 @@ def gap_shares(count: int, recipe: LineRecipe, rng) -> np.ndarray:
 def compose_line(images28: np.ndarray, recipe: LineRecipe, rng) -> np.ndarray:
     """Ink coverage (float, WORK_HEIGHT-scale) of the digits written left to right with margins."""
     slant = rng.uniform(-0.3, 1.0) * recipe.max_slant  # one hand: mostly forward, a little back
+    pen = recipe.pen_share > 0 and rng.random() < recipe.pen_share  # one pen for the whole line
+    pen_width = rng.uniform(recipe.min_pen_width, recipe.max_pen_width) if pen else 0.0
     pieces = []
     for image in images28:
         image = handwrite(image, recipe, rng)
         height = WORK_HEIGHT * rng.uniform(recipe.min_scale, 1.0)
         thickness = int(rng.choice([-5, -3, -3, 0, 0, 0, 3, 3, 5]))
-        pieces.append(digit_strokes(image, height, slant + rng.normal(0, 0.08),
-                                    rng.normal(0, recipe.max_rotation_degrees / 2), thickness, rng))
+        piece = digit_strokes(image, height, slant + rng.normal(0, 0.08),
+                              rng.normal(0, recipe.max_rotation_degrees / 2), 0 if pen else thickness, rng)
+        pieces.append(pen_redraw(piece, max(1.0, pen_width * height)) if pen else piece)
     gaps = np.round(gap_shares(len(pieces), recipe, rng) * WORK_HEIGHT).astype(int)
     margin = WORK_HEIGHT // 2
     width = sum(piece.shape[1] for piece in pieces) + int(gaps.sum()) + 2 * margin

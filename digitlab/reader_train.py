@@ -81,7 +81,7 @@ class ReaderResult:
 
 WARMUP_STEPS = 300
 MEMBER_SEED_STEP = 1000
-RECIPES = {"default": LineRecipe, "handwriting": LineRecipe.handwriting}
+RECIPES = {"default": LineRecipe, "handwriting": LineRecipe.handwriting, "pen": LineRecipe.pen}
 
 
 def learning_rate_at(done: float, step: int, peak: float) -> float:

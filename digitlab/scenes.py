@@ -2,7 +2,9 @@
 
 `Predictor` takes these methods; they use its digit model, line reader and rejector. A line the
 reader reads as one digit is judged as Recognise mode judges a pad: its own crop through
-`to_mnist`, the digit model and the rejector in one call.
+`to_mnist`, the digit model and the rejector in one call. In a longer line, a digit written
+apart from the others is read again by the digit model from its own ink (`digitlab.apart`), and
+the surer of the two readings is kept.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from digitlab.apart import apart_digits
 from digitlab.frames import DigitBox, find_digits
 from digitlab.ink import EmptyImageError
 from digitlab.preprocess import to_mnist
@@ -73,17 +76,47 @@ class SceneReading:
                 judged[index] = self.to_prediction(p, image[..., 0], bool(mark))
         return judged
 
-    def judged_lines(self, lines: list[FoundLine]) -> list[tuple[list, Prediction | None]]:
-        """Per line, the reader's digits (one reader call per line width) and, where it read one
-        digit, the digit model's judgement of the line (`lone_digits`)."""
+    def apart_predictions(self, lines: list[FoundLine], read: list) -> list[list[Prediction | None]]:
+        """Per line, per read digit, the digit model's prediction of its own ink where it stands
+        apart from the others (`digitlab.apart`), in one call for all lines."""
+        judged: list[list[Prediction | None]] = [[None] * len(digits) for digits in read]
+        images, places = [], []
+        for line_index, (line, digits) in enumerate(zip(lines, read)):
+            spans = [(digit.start_column, digit.stop_column) for digit in digits]
+            for digit_index, image in enumerate(apart_digits(line, spans)):
+                if image is not None:
+                    images.append(image)
+                    places.append((line_index, digit_index))
+        if images:
+            batch = np.stack(images).astype(np.float32)[..., None]
+            probabilities, marks = self.scored(batch)
+            for (line_index, digit_index), p, image, mark in zip(places, probabilities, batch, marks):
+                judged[line_index][digit_index] = self.to_prediction(p, image[..., 0], bool(mark))
+        return judged
+
+    def judged_lines(self, lines: list[FoundLine], check_apart: bool = True) -> list[tuple]:
+        """Per line, the reader's digits (one reader call per line width), where it read one
+        digit the digit model's judgement of the line (`lone_digits`), and per digit the digit
+        model's reading of it where it stands apart (`apart_predictions`; None unchecked)."""
         read = self.reader.read([line.input for line in lines]) if lines else []
-        return list(zip(read, self.lone_digits(lines, read)))
+        apart = self.apart_predictions(lines, read) if check_apart else [[None] * len(d) for d in read]
+        return list(zip(read, self.lone_digits(lines, read), apart))
 
     def number_lines(self, lines: list[FoundLine]) -> list[tuple[FoundLine, list]]:
         """The lines a reading keeps, with the reader's digits: all but those read as one digit
         that is not a digit."""
-        return [(line, digits) for line, (digits, lone) in zip(lines, self.judged_lines(lines))
+        return [(line, digits) for line, (digits, lone, _) in zip(lines, self.judged_lines(lines, check_apart=False))
                 if lone is None or not lone.not_digit]
+
+    def checked_digit(self, digit, box, checked: Prediction | None) -> DigitReading:
+        """A reader digit as read, or as the digit model read its own ink where it stands apart
+        and the digit model is the surer of the two (then uncertain too if the rejector calls
+        it a mark: a letter in a number stays flagged)."""
+        if checked is not None and checked.confidence > digit.confidence:
+            return DigitReading(checked.digit, checked.confidence, box,
+                                checked.uncertain or checked.not_digit)
+        return DigitReading(digit.digit, digit.confidence, box,
+                            digit.confidence < self.reader.uncertain_threshold)
 
     def read_lines(self, found: list[FoundDigits]) -> list[Reading]:
         """Readings of several frames' lines, with one reader call per line width. A line read
@@ -93,14 +126,13 @@ class SceneReading:
         readings = []
         for frame in found:
             line_readings, marks = [], 0
-            for line, (digits, lone) in zip(frame.lines, judged):
+            for line, (digits, lone, apart) in zip(frame.lines, judged):
                 if lone is not None and lone.not_digit:
                     marks += 1
                     continue
                 boxes = line.digit_boxes([(digit.start_column, digit.stop_column) for digit in digits])
-                boxed = [DigitReading(digit.digit, digit.confidence, box,
-                                      digit.confidence < self.reader.uncertain_threshold)
-                         for digit, box in zip(digits, boxes)]
+                boxed = [self.checked_digit(digit, box, checked)
+                         for digit, box, checked in zip(digits, boxes, apart)]
                 if lone is not None:
                     boxed = [DigitReading(lone.digit, lone.confidence, boxes[0], lone.uncertain)]
                 line_readings.append(LineReading("".join(str(d.digit) for d in boxed), line.box, boxed))

@@ -1,0 +1,78 @@
+"""Digits that stand apart in a line: their own ink, for the digit model to read again.
+
+The line reader reads a whole line at once; where one of its digits is written apart from the
+others (a gap on both sides, and no other digit read on its ink), that digit's own ink parts
+are a single digit as Recognise mode sees one, and the digit model, trained on far more digit
+shapes than the reader's lines hold, reads it too (`digitlab.scenes`).
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from digitlab.ink import EmptyImageError
+from digitlab.preprocess import mnist_from_ink
+from digitlab.textlines import FoundLine
+
+APART_MARGIN = 0.2  # of the digit's height: the ink map kept around it
+
+
+def part_owners(line: FoundLine, edges: list[tuple[float, float]]) -> list[int]:
+    """Per ink part of the line, the read digit whose columns hold its centre."""
+    owners = []
+    for left, _, right, _ in line.parts:
+        centre = (left + right) / 2
+        inside = [index for index, (start, stop) in enumerate(edges) if start <= centre < stop]
+        owners.append(inside[0] if inside else (len(edges) - 1 if centre >= edges[-1][1] else 0))
+    return owners
+
+
+def apart_box(line: FoundLine, edges, owners, index: int) -> tuple[int, int, int, int] | None:
+    """The (left, top, right, bottom) of a digit's own parts, in the line's mask pixels, when no
+    other digit's part reaches into their columns and no other digit was read on them."""
+    mine = [part for part, owner in zip(line.parts, owners) if owner == index]
+    if not mine:
+        return None
+    left, right = min(p[0] for p in mine), max(p[2] for p in mine)
+    others = [part for part, owner in zip(line.parts, owners) if owner != index]
+    if any(part[0] < right and part[2] > left for part in others):
+        return None  # touching or overlapping a neighbour
+    centres = [(start + stop) / 2 for other, (start, stop) in enumerate(edges) if other != index]
+    if any(left <= centre <= right for centre in centres):
+        return None  # the reader read more than one digit on this ink
+    return left, min(p[1] for p in mine), right, max(p[3] for p in mine)
+
+
+def own_ink(line: FoundLine, parts: list[tuple[int, int, int, int]],
+            box: tuple[int, int, int, int]) -> np.ndarray:
+    """The frame's ink map in box (mask pixels) with only the given parts' ink on it, padded."""
+    left, top, right, bottom = box
+    own = np.zeros((bottom - top, right - left), np.uint8)
+    for part_left, part_top, part_right, part_bottom in parts:
+        own[part_top - top:part_bottom - top, part_left - left:part_right - left] = \
+            line.mask[part_top:part_bottom, part_left:part_right] > 0
+    origin_x, origin_y = line.origin
+    ink = line.frame_ink[origin_y + top:origin_y + bottom, origin_x + left:origin_x + right]
+    near = cv2.dilate(own, np.ones((3, 3), np.uint8))  # the strokes' soft edges
+    return np.pad(ink * near, max(2, round(APART_MARGIN * (bottom - top))))
+
+
+def apart_digits(line: FoundLine, spans: list[tuple[float, float]]) -> list[np.ndarray | None]:
+    """Per read digit (its input columns), its MNIST image when it stands apart, else None."""
+    if line.frame_ink is None or len(spans) < 2 or not line.parts:
+        return [None] * len(spans)
+    edges = [(line.crop_x(start), line.crop_x(stop)) for start, stop in spans]
+    owners = part_owners(line, edges)
+    images: list[np.ndarray | None] = []
+    for index in range(len(spans)):
+        box = apart_box(line, edges, owners, index)
+        if box is None:
+            images.append(None)
+            continue
+        parts = [part for part, owner in zip(line.parts, owners) if owner == index]
+        try:
+            images.append(mnist_from_ink(own_ink(line, parts, box)))
+        except EmptyImageError:
+            images.append(None)
+    return images
