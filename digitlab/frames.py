@@ -194,14 +194,17 @@ class FrameParts(NamedTuple):
     min_height: float
 
 
-def frame_parts(frame, min_height_fraction: float = 0.03,
-                max_height_fraction: float = 0.9) -> FrameParts | None:
-    """The ink parts of a frame or photo that may be digits or touching digits; None if blank."""
+def frame_parts(frame, min_height_fraction: float = 0.03, max_height_fraction: float = 0.9,
+                work_side: int = MAX_FRAME_SIDE) -> FrameParts | None:
+    """The ink parts of a frame or photo that may be digits or touching digits; None if blank.
+
+    The frame is read at most work_side pixels wide or high.
+    """
     try:
         gray = as_gray(frame)
     except EmptyImageError:
         return None
-    factor = min(1.0, MAX_FRAME_SIDE / max(gray.shape))
+    factor = min(1.0, work_side / max(gray.shape))
     if factor < 1.0:
         gray = cv2.resize(gray, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
     ink, background = ink_with_background(gray, whole_frame=True)

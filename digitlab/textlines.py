@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from digitlab.frames import Part, frame_parts
+from digitlab.frames import MAX_FRAME_SIDE, FrameParts, Part, frame_parts
 from digitlab.ink import EmptyImageError, member_mask
 from digitlab.lineimage import INK_HEIGHT, LineInput, line_input, to_crop_x
 
@@ -211,10 +211,41 @@ def rotated(ink: np.ndarray, mask: np.ndarray, tilt: float):
     return level_ink, level_mask, cv2.invertAffineTransform(rotation)
 
 
+SMALL_FRACTION = 0.5  # a second look reads the frame at twice the size, for digits half as high
+SMALL_PARTS = 2.0  # ... when no part found is this many times the smallest digit height allowed
+WIDE_PART = 1.2  # a lone part this many times wider than high may be touching digits
+
+
+def small_writing(found: FrameParts | None, frame) -> bool:
+    """Whether a large photo may hold writing too small for its working size: no part found,
+    or none well above the smallest digit height (a number written small on a whole page)."""
+    if max(np.shape(frame)[:2]) < MAX_FRAME_SIDE / SMALL_FRACTION:
+        return False  # a second look would not see it much larger
+    return found is None or not found.parts or max(
+        part.bottom - part.top for part in found.parts) < SMALL_PARTS * found.min_height
+
+
+def small_numbers(frame, min_height_fraction: float, max_height_fraction: float) -> FrameParts | None:
+    """The parts a second look at twice the size finds, but lone ones that are not wide: small
+    writing on a page is a number of several digits, while a lone small mark (a speck, a dot,
+    a piece of a sheet's edge) is no number."""
+    found = frame_parts(frame, min_height_fraction * SMALL_FRACTION, max_height_fraction,
+                        work_side=round(MAX_FRAME_SIDE / SMALL_FRACTION))
+    if found is None:
+        return None
+    kept = [part for row in rows_of(found.parts) for parts in split_row(row) for part in parts
+            if len(parts) > 1 or part.right - part.left >= WIDE_PART * (part.bottom - part.top)]
+    return found._replace(parts=kept)
+
+
 def find_lines(frame, min_height_fraction: float = 0.03,
                max_height_fraction: float = 0.9) -> list[FoundLine]:
     """The lines of ink in a frame or photo, top to bottom and left to right, ready to read."""
     found = frame_parts(frame, min_height_fraction, max_height_fraction)
+    if small_writing(found, frame):
+        small = small_numbers(frame, min_height_fraction, max_height_fraction)
+        if small is not None and len(small.parts) >= max(1, len(found.parts) if found else 0):
+            found = small  # it sees more of the frame's writing
     if found is None:
         return []
     lines, pixels = [], np.asarray(frame)

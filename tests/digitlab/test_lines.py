@@ -128,3 +128,26 @@ def test_level_lines_are_left_as_they_are(mnist):
     frame, _ = paper_frame(list(images[:5]), gap=0.1, shadow=False, specks=0, rng=4)
     (line,) = find_lines(frame)
     assert straighten(line.mask.astype(np.float32), line.mask)[2] is None
+
+
+def test_a_number_written_small_on_a_large_photo_is_found_on_a_second_look(mnist, monkeypatch):
+    import digitlab.textlines as textlines
+
+    _, (images, _) = mnist
+    frame, boxes = paper_frame(list(images[:4]), height=1200, width=1600, digit_height=24,
+                               gap=0.3, specks=0, rng=3)  # digits 2 % of the photo's height
+    (line,) = find_lines(frame)
+    x, y, width, height = line.box
+    assert abs(x - boxes[0][0]) <= 6 and abs(x + width - boxes[-1][0] - boxes[-1][2]) <= 6
+    monkeypatch.setattr(textlines, "small_writing", lambda found, frame: False)
+    assert find_lines(frame) == []  # at the working size alone it is too small to be seen
+
+
+def test_a_large_photo_of_specks_and_a_dot_holds_no_line_on_a_second_look_either():
+    page = np.full((1200, 1600, 3), 215, np.uint8)
+    rng = np.random.default_rng(1)
+    for _ in range(40):
+        cv2.circle(page, tuple(int(v) for v in rng.integers(20, 1180, 2)), int(rng.integers(1, 4)),
+                   (50, 50, 50), -1)
+    cv2.circle(page, (800, 600), 12, (30, 30, 30), -1)
+    assert find_lines(page) == []
