@@ -16,6 +16,7 @@ from digitlab.preprocess import mnist_from_ink
 from digitlab.textlines import FoundLine
 
 APART_MARGIN = 0.2  # of the digit's height: the ink map kept around it
+SPAN_SHARE = 0.1  # of the digit's width: how far another part may reach into its read columns
 
 
 def part_owners(line: FoundLine, edges: list[tuple[float, float]]) -> list[int]:
@@ -30,14 +31,16 @@ def part_owners(line: FoundLine, edges: list[tuple[float, float]]) -> list[int]:
 
 def apart_box(line: FoundLine, edges, owners, index: int) -> tuple[int, int, int, int] | None:
     """The (left, top, right, bottom) of a digit's own parts, in the line's mask pixels, when no
-    other digit's part reaches into their columns and no other digit was read on them."""
+    other digit's part reaches into their columns or the columns it was read on (a neighbour's
+    part may hold a piece of it), and no other digit was read on them."""
     mine = [part for part, owner in zip(line.parts, owners) if owner == index]
     if not mine:
         return None
     left, right = min(p[0] for p in mine), max(p[2] for p in mine)
+    start, stop = min(left, edges[index][0]), max(right, edges[index][1])
     others = [part for part, owner in zip(line.parts, owners) if owner != index]
-    if any(part[0] < right and part[2] > left for part in others):
-        return None  # touching or overlapping a neighbour
+    if any(min(part[2], stop) - max(part[0], start) > SPAN_SHARE * (right - left) for part in others):
+        return None  # touching a neighbour, or a neighbour's part reaching into its columns
     centres = [(start + stop) / 2 for other, (start, stop) in enumerate(edges) if other != index]
     if any(left <= centre <= right for centre in centres):
         return None  # the reader read more than one digit on this ink

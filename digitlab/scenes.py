@@ -110,9 +110,10 @@ class SceneReading:
 
     def checked_digit(self, digit, box, checked: Prediction | None) -> DigitReading:
         """A reader digit as read, or as the digit model read its own ink where it stands apart
-        and the digit model is the surer of the two (then uncertain too if the rejector calls
-        it a mark: a letter in a number stays flagged)."""
-        if checked is not None and checked.confidence > digit.confidence:
+        and the digit model is sure (not uncertain by its own calibrated threshold) and surer
+        than the reader; flagged uncertain if the rejector calls that ink a mark (a letter in
+        a number stays flagged)."""
+        if checked is not None and not checked.uncertain and checked.confidence > digit.confidence:
             return DigitReading(checked.digit, checked.confidence, box,
                                 checked.uncertain or checked.not_digit)
         return DigitReading(digit.digit, digit.confidence, box,
