@@ -77,14 +77,17 @@ class SceneReading:
         return judged
 
     def apart_predictions(self, lines: list[FoundLine], read: list) -> list[list[Prediction | None]]:
-        """Per line, per read digit, the digit model's prediction of its own ink where it stands
-        apart from the others (`digitlab.apart`), in one call for all lines."""
+        """Per line, per read digit the reader is not sure of (under its calibrated threshold),
+        the digit model's prediction of its own ink where it stands apart from the others
+        (`digitlab.apart`), in one call for all lines: a frame read surely costs no call."""
         judged: list[list[Prediction | None]] = [[None] * len(digits) for digits in read]
         images, places = [], []
         for line_index, (line, digits) in enumerate(zip(lines, read)):
             spans = [(digit.start_column, digit.stop_column) for digit in digits]
+            if all(digit.confidence >= self.reader.uncertain_threshold for digit in digits):
+                continue
             for digit_index, image in enumerate(apart_digits(line, spans)):
-                if image is not None:
+                if image is not None and digits[digit_index].confidence < self.reader.uncertain_threshold:
                     images.append(image)
                     places.append((line_index, digit_index))
         if images:
