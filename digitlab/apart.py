@@ -19,16 +19,6 @@ APART_MARGIN = 0.2  # of the digit's height: the ink map kept around it
 SPAN_SHARE = 0.1  # of the digit's width: how far another part may reach into its read columns
 
 
-def part_owners(line: FoundLine, edges: list[tuple[float, float]]) -> list[int]:
-    """Per ink part of the line, the read digit whose columns hold its centre."""
-    owners = []
-    for left, _, right, _ in line.parts:
-        centre = (left + right) / 2
-        inside = [index for index, (start, stop) in enumerate(edges) if start <= centre < stop]
-        owners.append(inside[0] if inside else (len(edges) - 1 if centre >= edges[-1][1] else 0))
-    return owners
-
-
 def apart_box(line: FoundLine, edges, owners, index: int) -> tuple[int, int, int, int] | None:
     """The (left, top, right, bottom) of a digit's own parts, in the line's mask pixels, when no
     other digit's part reaches into their columns or the columns it was read on (a neighbour's
@@ -61,15 +51,18 @@ def own_ink(line: FoundLine, parts: list[tuple[int, int, int, int]],
     return np.pad(ink * near, max(2, round(APART_MARGIN * (bottom - top))))
 
 
-def apart_digits(line: FoundLine, spans: list[tuple[float, float]]) -> list[np.ndarray | None]:
-    """Per read digit (its input columns), its MNIST image when it stands apart, else None."""
-    if line.frame_ink is None or len(spans) < 2 or not line.parts:
+def apart_digits(line: FoundLine, spans: list[tuple[float, float]],
+                 wanted: list[bool] | None = None) -> list[np.ndarray | None]:
+    """Per read digit (its input columns), its MNIST image when it stands apart, else None;
+    wanted, when given, says which digits to look at (the others are None)."""
+    wanted = [True] * len(spans) if wanted is None else wanted
+    if line.frame_ink is None or len(spans) < 2 or not line.parts or not any(wanted):
         return [None] * len(spans)
-    edges = [(line.crop_x(start), line.crop_x(stop)) for start, stop in spans]
-    owners = part_owners(line, edges)
+    edges = line.column_edges(spans)
+    owners = line.part_owners(edges)
     images: list[np.ndarray | None] = []
     for index in range(len(spans)):
-        box = apart_box(line, edges, owners, index)
+        box = apart_box(line, edges, owners, index) if wanted[index] else None
         if box is None:
             images.append(None)
             continue

@@ -9,7 +9,7 @@ the reader trains on exactly what it sees in frames. Everything is drawn from on
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import cv2
 import numpy as np
@@ -58,8 +58,7 @@ class LineRecipe:
     @classmethod
     def pen(cls) -> LineRecipe:
         """The handwriting lines, half of them written again with a ball-point or felt pen."""
-        return cls(elastic_share=0.5, broken_share=0.12, coarse_share=0.15, faint_share=0.2,
-                   pen_share=0.5)
+        return replace(cls.handwriting(), pen_share=0.5)
 
     def to_dict(self) -> dict:
         """The recipe as a JSON object."""

@@ -4,7 +4,7 @@
 reader reads as one digit is judged as Recognise mode judges a pad: its own crop through
 `to_mnist`, the digit model and the rejector in one call. In a longer line, a digit written
 apart from the others is read again by the digit model from its own ink (`digitlab.apart`), and
-the surer of the two readings is kept.
+its reading is kept where the digit model is sure and surer than the reader.
 """
 
 from __future__ import annotations
@@ -84,10 +84,9 @@ class SceneReading:
         images, places = [], []
         for line_index, (line, digits) in enumerate(zip(lines, read)):
             spans = [(digit.start_column, digit.stop_column) for digit in digits]
-            if all(digit.confidence >= self.reader.uncertain_threshold for digit in digits):
-                continue
-            for digit_index, image in enumerate(apart_digits(line, spans)):
-                if image is not None and digits[digit_index].confidence < self.reader.uncertain_threshold:
+            unsure = [digit.confidence < self.reader.uncertain_threshold for digit in digits]
+            for digit_index, image in enumerate(apart_digits(line, spans, wanted=unsure)):
+                if image is not None:
                     images.append(image)
                     places.append((line_index, digit_index))
         if images:
@@ -117,8 +116,7 @@ class SceneReading:
         than the reader; flagged uncertain if the rejector calls that ink a mark (a letter in
         a number stays flagged)."""
         if checked is not None and not checked.uncertain and checked.confidence > digit.confidence:
-            return DigitReading(checked.digit, checked.confidence, box,
-                                checked.uncertain or checked.not_digit)
+            return DigitReading(checked.digit, checked.confidence, box, checked.not_digit)
         return DigitReading(digit.digit, digit.confidence, box,
                             digit.confidence < self.reader.uncertain_threshold)
 

@@ -67,21 +67,34 @@ class FoundLine:
             x, y, width, height = 0, 0, right - left, self.mask.shape[0]
         return self.to_frame(left + x, y, left + x + width, y + height)
 
+    def column_edges(self, spans: list[tuple[float, float]]) -> list[tuple[float, float]]:
+        """Read digits' input columns (start, stop) as x ranges in the mask's pixels."""
+        return [(self.crop_x(start), self.crop_x(stop)) for start, stop in spans]
+
+    def part_owners(self, edges: list[tuple[float, float]]) -> list[int | None]:
+        """Per ink part, the read digit whose x range (`column_edges`) holds the part's centre;
+        the last digit takes parts beyond its range, and None is a part left of the first."""
+        owners: list[int | None] = []
+        for left, _, right, _ in self.parts:
+            centre = (left + right) / 2
+            owners.append(next((index for index, (start, stop) in enumerate(edges)
+                                if start <= centre < stop or (index == len(edges) - 1 and centre >= stop)),
+                               None))
+        return owners
+
     def digit_boxes(self, spans: list[tuple[float, float]]) -> list[tuple[int, int, int, int]]:
         """Each read digit's box: its own ink parts when they stand apart, else its columns' ink.
 
         A part belongs to the digit whose columns hold its centre; a part that reaches well
         into a neighbour's columns is touching ink, cut at the columns instead.
         """
-        edges = [(self.crop_x(start), self.crop_x(stop)) for start, stop in spans]
+        edges = self.column_edges(spans)
         owned: list[list] = [[] for _ in spans]
-        for part in self.parts:
-            centre, width = (part[0] + part[2]) / 2, part[2] - part[0]
-            for index, (left, right) in enumerate(edges):
-                if left <= centre < right or (index == len(edges) - 1 and centre >= right):
-                    inside = min(part[2], right) - max(part[0], left)
-                    owned[index].append(part if inside >= 0.7 * width else None)
-                    break
+        for part, owner in zip(self.parts, self.part_owners(edges)):
+            if owner is not None:
+                left, right = edges[owner]
+                inside = min(part[2], right) - max(part[0], left)
+                owned[owner].append(part if inside >= 0.7 * (part[2] - part[0]) else None)
         boxes = []
         for whole, (left, right) in zip(owned, edges):
             if whole and None not in whole:
