@@ -37,6 +37,11 @@ class FoundDigits:
     lines: list[FoundLine] | None = None
 
 
+def least_sure(digits: list) -> float:
+    """A line reading's least sure digit's confidence (0 for a line read as no digit)."""
+    return min((digit.confidence for digit in digits), default=0.0)
+
+
 class SceneReading:
     """The scene-reading half of `digitlab.predict.Predictor`."""
 
@@ -96,18 +101,33 @@ class SceneReading:
                 judged[line_index][digit_index] = self.to_prediction(p, image[..., 0], bool(mark))
         return judged
 
+    def surest_lines(self, lines: list[FoundLine]) -> tuple[list[FoundLine], list]:
+        """The lines and the reader's digits on each (one reader call per line width). A line
+        that was straightened is read as it lay too, and the way its least sure digit is surer
+        is kept: a tilt measured on a few digits (a 7's high bar beside a 5) can be wrong."""
+        as_found = [line.as_found for line in lines if line.as_found is not None]
+        read = self.reader.read([line.input for line in lines + as_found]) if lines else []
+        surest, others = [], iter(zip(as_found, read[len(lines):]))
+        for line, digits in zip(lines, read):
+            if line.as_found is not None:
+                level_line, level_digits = next(others)
+                if least_sure(level_digits) > least_sure(digits):
+                    line, digits = level_line, level_digits
+            surest.append((line, digits))
+        return [line for line, _ in surest], [digits for _, digits in surest]
+
     def judged_lines(self, lines: list[FoundLine], check_apart: bool = True) -> list[tuple]:
-        """Per line, the reader's digits (one reader call per line width), where it read one
+        """Per line, the line as read (`surest_lines`), the reader's digits, where it read one
         digit the digit model's judgement of the line (`lone_digits`), and per digit the digit
         model's reading of it where it stands apart (`apart_predictions`; None unchecked)."""
-        read = self.reader.read([line.input for line in lines]) if lines else []
+        lines, read = self.surest_lines(lines)
         apart = self.apart_predictions(lines, read) if check_apart else [[None] * len(d) for d in read]
-        return list(zip(read, self.lone_digits(lines, read), apart))
+        return list(zip(lines, read, self.lone_digits(lines, read), apart))
 
     def number_lines(self, lines: list[FoundLine]) -> list[tuple[FoundLine, list]]:
         """The lines a reading keeps, with the reader's digits: all but those read as one digit
         that is not a digit."""
-        return [(line, digits) for line, (digits, lone, _) in zip(lines, self.judged_lines(lines, check_apart=False))
+        return [(line, digits) for line, digits, lone, _ in self.judged_lines(lines, check_apart=False)
                 if lone is None or not lone.not_digit]
 
     def checked_digit(self, digit, box, checked: Prediction | None) -> DigitReading:
@@ -128,7 +148,7 @@ class SceneReading:
         readings = []
         for frame in found:
             line_readings, marks = [], 0
-            for line, (digits, lone, apart) in zip(frame.lines, judged):
+            for line, digits, lone, apart in (next(judged) for _ in frame.lines):
                 if lone is not None and lone.not_digit:
                     marks += 1
                     continue

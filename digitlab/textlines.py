@@ -8,7 +8,7 @@ box can be found again from the columns the reader read it on.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import cv2
 import numpy as np
@@ -34,6 +34,7 @@ class FoundLine:
     unrotate: np.ndarray | None = None  # 2x3: the straightened crop's pixels -> the mask's
     frame: np.ndarray | None = field(default=None, repr=False)  # the photo the line was found in
     frame_ink: np.ndarray | None = field(default=None, repr=False)  # its ink map, working size
+    as_found: FoundLine | None = field(default=None, repr=False)  # a straightened line as it lay
 
     @property
     def crop(self) -> np.ndarray | None:
@@ -269,13 +270,19 @@ def find_lines(frame, min_height_fraction: float = 0.03,
             members = tuple(label for part in parts for label in part.members)
             mask = member_mask(found.labels[top:bottom, left:right], members)
             ink = found.ink[top:bottom, left:right]
-            straight_ink, straight_mask, unrotate = straighten(ink, mask)
             try:
-                prepared = line_input(straight_ink, straight_mask)
+                level = line_input(ink, mask)
             except EmptyImageError:
                 continue
             box = tuple(round(value / found.factor) for value in (left, top, right - left, bottom - top))
             own = [(p.left - left, p.top - top, p.right - left, p.bottom - top) for p in parts]
-            lines.append(FoundLine(box, prepared, mask, (left, top), found.factor, own, unrotate,
-                                   pixels, found.ink))
+            line = FoundLine(box, level, mask, (left, top), found.factor, own, None, pixels, found.ink)
+            straight_ink, straight_mask, unrotate = straighten(ink, mask)
+            if unrotate is not None:  # read both ways: the reader keeps the one it is surer of
+                try:
+                    line = replace(line, input=line_input(straight_ink, straight_mask),
+                                   unrotate=unrotate, as_found=line)
+                except EmptyImageError:
+                    pass
+            lines.append(line)
     return lines

@@ -136,6 +136,29 @@ def test_reading_gives_lines_with_digit_boxes_inside_them(mnist, readers):
     assert reading.to_dict()["lines"][0]["text"] == reading.text
 
 
+def test_a_straightened_line_is_read_the_way_the_reader_is_surer_of(mnist, readers):
+    import cv2
+
+    from digitlab.scenes import least_sure
+    from digitlab.textlines import find_lines
+
+    with_reader, _ = readers
+    chosen_as_found = 0
+    for index, (frame, _) in enumerate(scenes(mnist, 4, 12, 0.1, False, seed=14)):
+        turn = cv2.getRotationMatrix2D((320, 240), (-1) ** index * (6 + index % 5), 1.0)
+        lines = find_lines(cv2.warpAffine(frame, turn, (640, 480), borderMode=cv2.BORDER_REPLICATE))
+        tilted = [line for line in lines if line.as_found is not None]
+        assert tilted, "a line turned 6-10 degrees is straightened"
+        kept, read = with_reader.surest_lines(tilted)
+        for line, digits, kept_line in zip(tilted, read, kept):
+            straight, level = with_reader.reader.read([line.input, line.as_found.input])
+            level_surer = least_sure(level) > least_sure(straight)  # the oracle: both ways read alone
+            assert kept_line is (line.as_found if level_surer else line)
+            assert [d.digit for d in digits] == [d.digit for d in (level if level_surer else straight)]
+            chosen_as_found += level_surer
+    assert 0 < chosen_as_found < 6  # straightening wins on most tilted lines, not on all
+
+
 def test_blank_and_speck_only_photos_read_as_nothing(readers):
     import cv2
 
