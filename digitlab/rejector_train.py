@@ -43,6 +43,8 @@ class RejectorConfig:
     negatives_per_kind: int = 10_000
     canvas_digits: int = 20_000  # MNIST train digits redrawn as canvas drawings (more digits)
     validation_digits: int = 6000  # the last MNIST train images: calibration only
+    train_digits: int | None = None  # the first MNIST train images it learns from (None: all the rest)
+    test_digits: int | None = None  # the first MNIST test images it is measured on (None: all)
     measured_per_kind: int = 1000  # marks of each kind measured for the card
     epochs: int = 6
     batch_size: int = 128
@@ -107,14 +109,20 @@ def scores_of(backend, images: np.ndarray) -> np.ndarray:
     return outputs[:, :score_count(outputs.shape[1])]
 
 
+def training_digits(config: RejectorConfig, mnist) -> tuple[np.ndarray, np.ndarray]:
+    """The MNIST train images and labels it learns from: those before the validation digits."""
+    (x_train, y_train), _ = mnist
+    split = len(x_train) - config.validation_digits
+    return x_train[:split][:config.train_digits], y_train[:split][:config.train_digits]
+
+
 def training_set(config: RejectorConfig, mnist) -> tuple[np.ndarray, np.ndarray]:
     """Images (N, 28, 28, 1) and targets (1: not a digit): digits, canvas digits, marks."""
-    (x_train, _), _ = mnist
-    split = len(x_train) - config.validation_digits
-    digits = x_train[:split].astype(np.float32) / 255.0
+    learned, _ = training_digits(config, mnist)
+    digits = learned.astype(np.float32) / 255.0
     marks = np.concatenate([make_marks(kind, config.negatives_per_kind, config.seed,
-                                       digits=x_train[:split]) for kind in TRAINING_KINDS])
-    drawn = canvas_digits(x_train[:split], config.canvas_digits, config.seed)
+                                       digits=learned) for kind in TRAINING_KINDS])
+    drawn = canvas_digits(learned, config.canvas_digits, config.seed)
     images = np.concatenate([digits, drawn, marks])[..., None]
     targets = np.concatenate([np.zeros(len(digits) + len(drawn)), np.ones(len(marks))])
     return images, targets.astype(np.float32)
@@ -163,13 +171,12 @@ def with_distance(network, digit_model, mnist, config: RejectorConfig):
     from digitlab.ensemble import ensemble_members
     from digitlab.models import INPUT_SHAPE
 
-    (x_train, y_train), _ = mnist
-    split = len(x_train) - config.validation_digits
+    learned, labels = training_digits(config, mnist)
     members = ensemble_members(digit_model)  # an ensemble: the distance uses its first member
     source = members[0] if members else digit_model
     features = feature_model(source)
-    fitted = np.asarray(KerasBackend(features)(x_train[:split, ..., None].astype(np.float32) / 255))
-    means, precision = class_statistics(fitted, y_train[:split])
+    fitted = np.asarray(KerasBackend(features)(learned[..., None].astype(np.float32) / 255))
+    means, precision = class_statistics(fitted, labels)
     inputs = keras.Input(shape=INPUT_SHAPE, name="image")
     feature_tensor = features(inputs)
     distance, weights = distance_head(feature_tensor, means, precision)
@@ -196,6 +203,7 @@ def measure(model, config: RejectorConfig, mnist) -> dict:
 
     (x_train, _), (x_test, _) = mnist
     split, backend = len(x_train) - config.validation_digits, KerasBackend(model)
+    x_test = x_test[:config.test_digits]
     validation = x_train[split:].astype(np.float32) / 255.0
     drawn_validation = canvas_digits(x_train[split:], config.validation_digits, config.seed)
     held = [scores_of(backend, digits) for digits in (validation, drawn_validation)]
@@ -207,7 +215,7 @@ def measure(model, config: RejectorConfig, mnist) -> dict:
         "rejected_mnist_test": rejected_share(backend, x_test.astype(np.float32) / 255.0,
                                               threshold),
         "rejected_canvas_test": rejected_share(
-            backend, canvas_digits(x_test, 2000, config.seed + 1), threshold),
+            backend, canvas_digits(x_test, min(2000, len(x_test)), config.seed + 1), threshold),
         "rejected_training_kinds": kind_shares(backend, TRAINING_KINDS, config, threshold,
                                                x_test),
         "rejected_validation_kinds": kind_shares(backend, VALIDATION_KINDS, config, threshold,

@@ -108,7 +108,7 @@ def test_a_tiny_training_run_calibrates_each_score_and_measures(mnist, small_tra
     from digitlab.rejector_train import RejectorConfig, train_rejector
 
     config = RejectorConfig(negatives_per_kind=60, canvas_digits=200, validation_digits=500,
-                            measured_per_kind=30, epochs=1)
+                            train_digits=3000, test_digits=1000, measured_per_kind=30, epochs=1)
     digit_model = small_trained_model.model
     result = train_rejector(config, mnist=mnist, progress=lambda text: None,
                             digit_model=digit_model)
@@ -122,9 +122,9 @@ def test_a_tiny_training_run_calibrates_each_score_and_measures(mnist, small_tra
     # the in-graph distance equals the Mahalanobis distance computed directly (the oracle)
     (x_train, y_train), (x_test, _) = mnist
     features = KerasBackend(feature_model(digit_model))
-    split = len(x_train) - config.validation_digits
+    learned = slice(0, config.train_digits)  # the digits it learned from, before the validation ones
     means, precision = class_statistics(np.asarray(features(
-        x_train[:split, ..., None].astype(np.float32) / 255)), y_train[:split])
+        x_train[learned, ..., None].astype(np.float32) / 255)), y_train[learned])
     images = x_test[:20, ..., None].astype(np.float32) / 255
     f = np.asarray(features(images), np.float64)
     direct = np.min([np.einsum("ij,jk,ik->i", f - m, precision, f - m) for m in means], axis=0)
