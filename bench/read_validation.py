@@ -54,16 +54,11 @@ def writer_digits(kind: str, count: int = 2000) -> tuple[np.ndarray, np.ndarray]
     return np.rint(255 * images).astype(np.uint8), labels
 
 
-def dump_misread(predictor, made, folder: Path, scene: str) -> int:
-    """Write each photo of `made` the predictor misreads; return how many."""
+def dump_misread(made, misread: list, folder: Path, scene: str) -> None:
+    """Write the photos of `made` that `read_scenes` listed as misread, named by what was read."""
     folder.mkdir(parents=True, exist_ok=True)
-    wrong = 0
-    for index, (frame, text, _, _) in enumerate(made):
-        reading = predictor.read(frame)
-        if reading.text != text:
-            wrong += 1
-            cv2.imwrite(str(folder / f"{scene}-{index:03d}-{text}-read-{reading.text or 'none'}.png"), frame)
-    return wrong
+    for index, text, read_text in misread:
+        cv2.imwrite(str(folder / f"{scene}-{index:03d}-{text}-read-{read_text or 'none'}.png"), made[index][0])
 
 
 def main() -> None:
@@ -96,9 +91,10 @@ def main() -> None:
     report = {"model": predictor.model_id, "reader": predictor.reader.model_id, "scenes": {}}
     for name in chosen:
         made = scenes[name]()
-        row = {"photos": len(made), **read_scenes(predictor, made)}
+        misread: list = []
+        row = {"photos": len(made), **read_scenes(predictor, made, misread)}
         if arguments.dump:
-            dump_misread(predictor, made, arguments.dump, name)
+            dump_misread(made, misread, arguments.dump, name)
         report["scenes"][name] = row
         print(name, json.dumps(row), flush=True, file=sys.stderr)
     print(json.dumps(report, indent=2))
