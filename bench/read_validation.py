@@ -4,7 +4,9 @@
 The photos are bench/read.py's scene kinds made from digits no served model trained on and that
 MNIST test does not hold: the line reader's held-out MNIST **train** digits (its card's validation
 split), the same digits redrawn along their skeleton with an even pen (`digitlab.pen`), and the
-`digitlab.writers` hands (fonts, continental strokes, seven-segment). A change to the reading
+`digitlab.writers` hands (fonts, continental strokes, seven-segment), and digits in eleven fonts
+made from people's handwriting (`handfonts`, Debian packages `make bench-peers` installs; left
+out with a message where they are missing). A change to the reading
 path is chosen on these; bench/read.py measures it afterwards. --dump writes each misread photo
 as PNG, named by scene, index, truth and reading.
 """
@@ -21,6 +23,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from handfonts import handwriting_font_set  # noqa: E402
 from read import fixed_scenes, mixed_scenes, read_scenes  # noqa: E402
 
 from digitlab.data import load_mnist, split_validation_indices  # noqa: E402
@@ -77,6 +80,10 @@ def main() -> None:
     sources = {"mnist": (images, labels), "pen": (pen, labels[:4000]),
                "fonts": writer_digits("fonts"), "strokes": writer_digits("strokes"),
                "segments": writer_digits("segments")}
+    try:
+        sources["handfonts"] = handwriting_font_set()
+    except FileNotFoundError as error:
+        print(f"read_validation: {error}; the handfonts scenes are left out", file=sys.stderr)
     scenes = {}
     for source, (digits, digit_labels) in sources.items():
         scenes[f"{source}_mixed"] = lambda drawn=digits, truth=digit_labels: mixed_scenes(

@@ -3,6 +3,7 @@
 # (rapidocr_onnxruntime, pinned below) in its own venv, bench/.venv-peers: it needs opencv-python,
 # which fights the main .venv's opencv-python-headless over `cv2`. Idempotent; always exits 0 and
 # says which peer is missing, so `make bench` still runs (bench/read.py reports a missing peer).
+# Also Debian's handwriting fonts, for bench/read_validation.py's `handfonts` numbers.
 set -u
 cd "$(dirname "$0")/.."
 PYTHON="${PYTHON:-python3}"
@@ -23,6 +24,19 @@ ensure_tesseract() {
     echo "ensure-bench-peers: apt-get could not install tesseract-ocr." >&2
     return 1
   fi
+}
+
+# --- handwriting fonts (Debian), which bench/read_validation.py writes held-out numbers in ---
+HANDWRITING_FONTS="fonts-bwht fonts-dkg-handwriting fonts-breip fonts-humor-sans fonts-dancingscript fonts-comic-neue"
+ensure_handwriting_fonts() {
+  if [ -e /usr/share/fonts/truetype/fifthhorseman/dkg.ttf ] && [ -d /usr/share/fonts/opentype/bwht ]; then
+    echo "ensure-bench-peers: handwriting fonts present"
+    return 0
+  fi
+  # shellcheck disable=SC2086
+  bash scripts/apt-install.sh ensure-bench-peers $HANDWRITING_FONTS
+  [ -d /usr/share/fonts/opentype/bwht ] || {
+    echo "ensure-bench-peers: apt-get could not install $HANDWRITING_FONTS." >&2; return 1; }
 }
 
 # --- RapidOCR in bench/.venv-peers ---
@@ -67,9 +81,10 @@ ensure_rapidocr() {
 
 ensure_tesseract || missing="$missing tesseract"
 ensure_rapidocr || missing="$missing rapidocr"
+ensure_handwriting_fonts || missing="$missing handwriting-fonts"
 if [ -n "$missing" ]; then
   echo "ensure-bench-peers: missing peer(s):$missing; bench/read.py will report them as unavailable." >&2
 else
-  echo "ensure-bench-peers: all peers ready (tesseract, rapidocr)."
+  echo "ensure-bench-peers: all peers ready (tesseract, rapidocr, handwriting fonts)."
 fi
 exit 0
