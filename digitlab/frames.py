@@ -8,6 +8,7 @@ from typing import NamedTuple
 import cv2
 import numpy as np
 
+from digitlab.imagefile import shrink
 from digitlab.ink import (
     MIN_CONTRAST,
     MIN_THRESHOLD,
@@ -206,7 +207,7 @@ def frame_parts(frame, min_height_fraction: float = 0.03, max_height_fraction: f
         return None
     factor = min(1.0, work_side / max(gray.shape))
     if factor < 1.0:
-        gray = cv2.resize(gray, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
+        gray = shrink(gray, factor)
     ink, background = ink_with_background(gray, whole_frame=True)
     # A sheet's edges are looked for in scenes; a photo cropped to its line has none to show.
     mask = frame_mask(ink, sheet_edges(background) if min(gray.shape) >= MIN_SCENE_SIDE else None)

@@ -133,3 +133,13 @@ def decode_image(data: bytes, max_pixels: int = 40_000_000,
     elif image.dtype != np.uint8:
         image = cv2.convertScaleAbs(np.clip(image, 0.0, 1.0), alpha=255.0)
     return image[:, :, 0] if image.ndim == 3 and image.shape[2] == 1 else image
+
+
+def shrink(image: np.ndarray, factor: float, interpolation: int = cv2.INTER_AREA) -> np.ndarray:
+    """The image scaled by factor (<= 1) as cv2.resize scales it, but never to a side of 0 px:
+    a 1 x 3000 strip shrunk to 480 px wide stays 1 px high instead of failing."""
+    height, width = image.shape[:2]
+    if min(height, width) * factor > 0.5:  # cv2 rounds each side: both stay at least 1 px
+        return cv2.resize(image, None, fx=factor, fy=factor, interpolation=interpolation)
+    size = (max(1, round(width * factor)), max(1, round(height * factor)))
+    return cv2.resize(image, size, interpolation=interpolation)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from digitlab.imagefile import InvalidImageError
+from digitlab.imagefile import InvalidImageError, shrink
 from digitlab.polarity import ink_is_dark
 
 
@@ -111,7 +111,7 @@ def estimate_background(bright: np.ndarray, whole_frame: bool = False) -> np.nda
     side = min(FRAME_WORK_SIDE, max(BACKGROUND_WORK_SIDE, max(height, width) // 2)) if whole_frame \
         else BACKGROUND_WORK_SIDE
     factor = min(1.0, side / max(height, width))
-    small = cv2.resize(bright, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
+    small = shrink(bright, factor)
     # A digit crop may be all stroke; in a frame a digit is a small part and shadows are local.
     span = FRAME_KERNEL_FRACTION * min(small.shape) if whole_frame else (
         BACKGROUND_KERNEL_FRACTION * max(small.shape))

@@ -10,6 +10,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from digitlab.imagefile import shrink
+
 
 def touching_edge(stats: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     """Which components touch the frame's edge (paper edges, table, borders)."""
@@ -112,7 +114,7 @@ def sheet_edges(background: np.ndarray) -> np.ndarray:
     in it too, and its smaller outline stays ink. Looked for at EDGE_SIDE px (the background is
     no finer), the mask given back at the background's size."""
     factor = min(1.0, EDGE_SIDE / max(background.shape))
-    small = cv2.resize(background, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
+    small = shrink(background, factor)
     along_x = cv2.Sobel(small, cv2.CV_32F, 1, 0, ksize=3)
     along_y = cv2.Sobel(small, cv2.CV_32F, 0, 1, ksize=3)
     steep = (np.hypot(along_x, along_y) > 8 * STEP / factor).astype(np.uint8)  # Sobel: 8 x slope

@@ -13,6 +13,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from digitlab.imagefile import shrink
+
 VOTE_SIDE = 160  # edges are looked at in the frame shrunk to this long side
 STRONG_EDGE = 0.4  # the least Sobel magnitude (0..1 gray) an edge may have to vote
 STRONG_SHARE = 0.02  # and only the sharpest 2 % of the frame's pixels vote
@@ -24,7 +26,7 @@ MIN_VOTES = 30
 def thin_side_votes(gray: np.ndarray) -> tuple[int, int]:
     """(dark, bright): how often the dark or the bright side of a strong edge is the shorter run."""
     factor = min(1.0, VOTE_SIDE / max(gray.shape))
-    small = cv2.resize(gray, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
+    small = shrink(gray, factor)
     along_x = cv2.Sobel(small, cv2.CV_32F, 1, 0, ksize=3)
     along_y = cv2.Sobel(small, cv2.CV_32F, 0, 1, ksize=3)
     magnitude = np.hypot(along_x, along_y)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from digitlab.imagefile import shrink
 from digitlab.ink import (
     EXTREME_FRACTION,
     MIN_CONTRAST,
@@ -164,5 +165,5 @@ def mnist_from_gray(gray: np.ndarray) -> np.ndarray:
     """A float32 gray image in [0, 1] (what `as_gray` gives) to (28, 28) float32 MNIST."""
     if max(gray.shape) > WORK_SIDE:
         factor = 1.0 / np.ceil(max(gray.shape) / WORK_SIDE)  # whole factors take a fast path
-        gray = cv2.resize(gray, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
+        gray = shrink(gray, factor)
     return mnist_from_ink(ink_map(gray))

@@ -175,6 +175,8 @@ BLANKS = {
     "light specks on black": 255 - speckled(40, seed=3),
     "lighting ramp only": np.tile(np.linspace(0, 255, 280), (280, 1)).astype(np.uint8),
     "fully transparent": np.zeros((50, 50, 4), np.uint8),
+    "a 1 x 3000 strip": np.full((1, 3000), 200, np.uint8),  # shrinking it once made a 0-px side
+    "a 2000 x 2 strip half dark": np.repeat([[20, 230]], 2000, axis=0).astype(np.uint8),
 }
 
 

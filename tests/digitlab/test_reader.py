@@ -172,6 +172,15 @@ def test_blank_and_speck_only_photos_read_as_nothing(readers):
     assert reading.text == "" and reading.digits == [] and reading.lines == []
 
 
+@pytest.mark.parametrize("shape", [(1, 3000), (1, 479), (2, 960), (5, 2000), (3000, 1), (2000, 2)])
+def test_thin_strips_read_as_nothing_by_either_path(readers, shape):
+    strip = np.full(shape, 230, np.uint8)
+    strip[: max(1, shape[0] // 2), : max(1, shape[1] // 3)] = 20  # a dark bar along part of it
+    for predictor in readers:
+        reading = predictor.read(strip)
+        assert reading.text == "" and reading.lines == [] and reading.digits == []
+
+
 def lone_page(image28: np.ndarray) -> np.ndarray:
     """A drawing pad (300 x 300, white) with one MNIST digit drawn large on it, alone."""
     import cv2

@@ -59,6 +59,14 @@ def test_predict_handles_any_size_and_polarity(client, digits):
         assert dark["digit"] == bright["digit"]
 
 
+def test_a_thin_strip_reads_as_nothing_and_is_no_digit_to_predict(client):
+    strip = encode(np.full((1, 3000), 200, np.uint8))
+    answer = client.post("/read", data=strip, content_type="image/png")
+    assert answer.status_code == 200 and answer.get_json()["text"] == ""
+    answer = client.post("/predict", data=strip, content_type="image/png")
+    assert answer.status_code == 422 and "blank" in answer.get_json()["error"]
+
+
 def test_read_finds_every_digit_left_to_right(client, digits, predictor):
     images, labels = digits
     sure = [i for i, image in enumerate(images[:60])
