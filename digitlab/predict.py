@@ -158,6 +158,11 @@ class Predictor(SceneReading):
                    rejector=load_optional(Rejector.load, rejector, backend),
                    rejector_spec=rejector)
 
+    @property
+    def reader_id(self) -> str | None:
+        """The id of the line reader in use ("reader@3"), or None (numbers are cut into digits)."""
+        return self.reader.model_id if self.reader is not None else None
+
     def current_token(self) -> str | None:
         """The registry's change token for a model loaded by name, and its reader's (None for paths)."""
         if self.registry_name is None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from flask import Blueprint, Response, current_app, render_template, send_file
+from flask import Blueprint, Response, current_app, render_template, request, send_file
 from werkzeug.exceptions import NotFound, ServiceUnavailable
 
 from digitlab.serve.auth import RETRY_AFTER_SECONDS
@@ -25,12 +25,13 @@ def index():
     """The monitoring page; it refreshes itself from /status."""
     served = state()
     return render_template("index.html", model=served.predictor.model_id,
-                           cameras=served.hub.stats())
+                           reader=served.predictor.reader_id, cameras=served.hub.stats(),
+                           camera_server=f"{request.host.rsplit(':', 1)[0]}:{current_app.config['TCP_PORT']}")
 
 
 @bp.get("/status")
 def status():
-    """Model, uptime, HTTP load and every connected camera's statistics.
+    """Model and line reader, uptime, HTTP load and every connected camera's statistics.
 
     The first five keys are the reference server's, which its camera client checks
     ("status": "running") before it starts streaming.
@@ -40,7 +41,7 @@ def status():
     return {"status": "running", "model_loaded": served.predictor is not None,
             "connected_clients": [camera["address"] for camera in cameras],
             "client_count": len(cameras), "training_data_count": served.store.total(),
-            "model": served.predictor.model_id,
+            "model": served.predictor.model_id, "reader": served.predictor.reader_id,
             "uptime_s": round(time.time() - served.started, 1),
             "http": {"in_flight": served.requests.active, "max_in_flight": served.requests.limit},
             "camera_port": current_app.config["TCP_PORT"],

@@ -31,8 +31,8 @@ def read():
     """Every number in a scene, line by line: text, digits with boxes, lines, and the models used."""
     image = request_image()
     predictor = state().predictor
-    reader = predictor.reader.model_id if predictor.reader is not None else None
-    return {**predictor.read(image).to_dict(), "model": predictor.model_id, "reader": reader}
+    return {**predictor.read(image).to_dict(), "model": predictor.model_id,
+            "reader": predictor.reader_id}
 
 
 def served_version(name: str, version: int | None = None) -> int | None:

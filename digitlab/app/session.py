@@ -88,8 +88,7 @@ class DrawingSession:
     @property
     def reader_id(self) -> str | None:
         """The id of the line reader in use ("reader@1"), or None (numbers are cut into digits)."""
-        reader = getattr(self.predictor, "reader", None)
-        return reader.model_id if reader is not None else None
+        return self.predictor.reader_id if self.predictor is not None else None
 
     def model_choices(self) -> list[tuple[str, str]]:
         """(label, spec) pairs for every registry model: each name's current, then each version."""

@@ -30,6 +30,8 @@ SHAPES = {
 class FakePredictor:
     """Answers a fixed digit, but through the real preprocessing (so blank pads still raise)."""
 
+    reader_id = None  # no line reader: numbers are cut into digits
+
     def __init__(self, digit: int = 7, confidence: float = 0.9, model_id: str = "digits@1",
                  not_digit: bool = False):
         self.digit, self.confidence, self.not_digit = digit, confidence, not_digit

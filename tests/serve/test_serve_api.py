@@ -9,7 +9,10 @@ import struct
 import numpy as np
 import pytest
 
+from digitlab.paths import PROJECT_ROOT
 from tests.serve.helpers import AUTH, encode, photo_of, scene
+
+MODELS = PROJECT_ROOT / "models"
 
 BLANK = encode(np.full((64, 64), 255, np.uint8))
 
@@ -224,10 +227,28 @@ def test_status_health_page_and_model_download(client, serve_root):
     assert client.get("/healthz").get_json() == {"status": "ok", "model": "digits@1"}
     page = client.get("/")
     assert page.status_code == 200 and b"digits@1" in page.data and b"/status" in page.data
+    assert status["reader"] is None and b"none (digits cut apart)" in page.data
+    assert f"--server localhost:{status['camera_port']} ".encode() in page.data  # how to connect
     model = client.get("/model")
     assert model.status_code == 200
     assert model.data == (serve_root / "models" / "digits" / "1" / "model.keras").read_bytes()
     assert "digits-v1.keras" in model.headers["Content-Disposition"]
+
+
+def test_status_and_page_name_the_served_line_reader(private_registry, tmp_path):
+    import shutil
+
+    from digitlab.predict import Predictor
+    from tests.serve.helpers import make_app
+
+    shutil.copytree(MODELS / "reader" / "1", private_registry / "models" / "reader" / "1")
+    app = make_app(Predictor.load("digits"), tmp_path)
+    try:
+        client = app.test_client()
+        assert client.get("/status").get_json()["reader"] == "reader@1"
+        assert b"reader@1" in client.get("/").data
+    finally:
+        app.extensions["digitlab"].close()
 
 
 def test_promote_and_jobs_validate_their_input(client):
