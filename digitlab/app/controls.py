@@ -66,7 +66,8 @@ class Controls:
         self.model_view = widgets.HBox([
             widgets.VBox([widgets.HTML('<div class="dl-hint">What the model sees (28×28)</div>'),
                           self.model_input.image]),
-            widgets.VBox([widgets.HTML('<div class="dl-hint">What it looked at</div>'),
+            widgets.VBox([widgets.HTML('<div class="dl-hint" title="red: covering these pixels costs the '
+                                       'answer most">What it looked at</div>'),
                           self.model_input.saliency])])
         self.label_buttons = [button(description=str(d), tooltip=f"Save as {d} (key {d})")
                               for d in range(10)]

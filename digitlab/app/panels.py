@@ -149,9 +149,9 @@ class ModelInput:
         self.image = widgets.Image(value=enlarge(np.zeros((28, 28)), scale), format="png",
                                    width=28 * scale, height=28 * scale)
         self.image.add_class("dl-model-input")
+        # No tooltip: Voila's bundled ImageView fails to render an Image that has one.
         self.saliency = widgets.Image(value=enlarge(np.zeros((28, 28)), scale), format="png",
-                                      width=28 * scale, height=28 * scale,
-                                      tooltip="red: covering these pixels costs the answer most")
+                                      width=28 * scale, height=28 * scale)
         self.saliency.add_class("dl-saliency")
 
     def show(self, image28: np.ndarray | None, probabilities=None) -> None:

@@ -50,6 +50,11 @@ def screenshot_on_failure(request, page):
         keep_screenshot(page, request.node.name)
 
 
+def test_every_widget_renders_without_a_javascript_error(page):
+    assert page.locator(".dl-saliency").is_visible()  # an Image with a tooltip once failed here
+    assert "javascript error" not in page.content().lower()
+
+
 @pytest.mark.parametrize("digit", [1, 7, 0])
 def test_drawn_digits_are_recognised(page, digit):
     clear(page)
