@@ -79,10 +79,17 @@ def annotate(frame: np.ndarray, reading: dict | None) -> bytes:
         x, y, w, h = (int(round(v * scale)) for v in digit["box"])
         color = (0, 140, 255) if digit.get("uncertain") else (0, 180, 0)
         cv2.rectangle(image, (x, y), (x + w, y + h), color, 2)
-        label = f"{digit['digit']} {digit['confidence']:.0%}"
-        cv2.putText(image, label, (x, max(int(22 * font), y - 6)), cv2.FONT_HERSHEY_SIMPLEX,
-                    font, color, 2, cv2.LINE_AA)
+        cv2.putText(image, digit_label(digit, w, font), (x, max(int(22 * font), y - 6)),
+                    cv2.FONT_HERSHEY_SIMPLEX, font, color, 2, cv2.LINE_AA)
     return cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 80])[1].tobytes()
+
+
+def digit_label(digit: dict, box_width: int, font: float) -> str:
+    """"7 98%" above a digit's box, or "7" alone where that is wider than the box: the labels
+    of digits side by side would write over each other."""
+    label = f"{digit['digit']} {digit['confidence']:.0%}"
+    (width, _), _ = cv2.getTextSize(label, cv2.FONT_HERSHEY_SIMPLEX, font, 2)
+    return label if width <= box_width + 4 else str(digit["digit"])
 
 
 def feed(session):

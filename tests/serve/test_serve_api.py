@@ -259,3 +259,16 @@ def test_promote_and_jobs_validate_their_input(client):
     assert client.get("/jobs/does-not-exist").status_code == 404
     assert client.post("/retrain_model", json={"mode": "magic"}, headers=AUTH).status_code == 400
     assert client.post("/retrain_model", json={"rm": "-rf"}, headers=AUTH).status_code == 400
+
+
+def test_live_view_labels_fit_their_digits_boxes():
+    import cv2
+
+    from digitlab.serve.monitor import annotate, digit_label
+
+    digit = {"digit": 2, "confidence": 0.996, "box": [10, 40, 30, 50], "uncertain": False}
+    assert digit_label(digit, box_width=30, font=1.0) == "2"  # side by side they would overlap
+    assert digit_label(digit, box_width=200, font=1.0) == "2 100%"
+    frame = np.full((240, 320), 200, np.uint8)
+    view = cv2.imdecode(np.frombuffer(annotate(frame, {"digits": [digit]}), np.uint8), cv2.IMREAD_COLOR)
+    assert view.shape[:2] == (240, 320) and (view[:36, 10:40] < 150).any()  # the label, above the box
