@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 
-from flask import jsonify, request
-from werkzeug.exceptions import HTTPException
+from flask import current_app, jsonify, request
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from digitlab.imagefile import InvalidImageError
 from digitlab.ink import EmptyImageError
@@ -30,7 +30,11 @@ def json_error(message: str, status: int, headers=None):
 
 def handle_http_exception(error: HTTPException):
     """Werkzeug's HTTP errors (404, 405, 413, ...) as JSON, keeping headers like Allow."""
-    return json_error(error.description or error.name, error.code or 500, error.get_headers())
+    message = error.description or error.name
+    if isinstance(error, RequestEntityTooLarge) and message == RequestEntityTooLarge.description:
+        limit = current_app.config["MAX_CONTENT_LENGTH"] / 2**20
+        message = f"the request body is over {limit:g} MiB: send a smaller image"
+    return json_error(message, error.code or 500, error.get_headers())
 
 
 def handle_invalid_image(error: InvalidImageError):

@@ -29,7 +29,10 @@ class JSONErrorTask(ErrorTask):
 
     def execute(self):
         error = self.request.error
-        body = json_error_body(f"{error.reason}: {error.body}".strip().rstrip(":"))
+        message = f"{error.reason}: {error.body}".strip().rstrip(":")
+        if error.code == 413:  # waitress says "exceeds max_body of 9437184"
+            message = "the request body is over this server's limit: send a smaller image"
+        body = json_error_body(message)
         self.status = f"{error.code} {error.reason}"
         self.response_headers.append(("Content-Type", "application/json"))
         self.set_close_on_finish()

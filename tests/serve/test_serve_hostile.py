@@ -86,7 +86,7 @@ def test_waitress_errors_are_json_too(predictor, tmp_path):
             head, _, body = read_until_closed(raw, timeout=5).partition(b"\r\n\r\n")
         # over waitress's own limit (1 KiB + 1 MiB of multipart slack), answered before the body
         assert head.startswith(b"HTTP/1.1 413") and b"application/json" in head, head
-        assert "error" in json.loads(body)
+        assert "send a smaller image" in json.loads(body)["error"]
         with socket.create_connection(("127.0.0.1", server.http_port), timeout=5) as raw:
             raw.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: x\r\n\r\n")
             head, _, body = read_until_closed(raw, timeout=5).partition(b"\r\n\r\n")
