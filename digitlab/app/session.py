@@ -91,9 +91,13 @@ class DrawingSession:
         return self.predictor.reader_id if self.predictor is not None else None
 
     def model_choices(self) -> list[tuple[str, str]]:
-        """(label, spec) pairs for every registry model: each name's current, then each version."""
+        """(label, spec) pairs for every digit model in the registry: each name's current, then
+        each version. Line readers and rejectors (their cards say their `kind`) are not offered:
+        they serve beside a digit model, never as one."""
         choices = []
         for row in self.registry.list():
+            if "kind" in row["card"]:
+                continue
             name, version = row["name"], row["version"]
             accuracy = row["card"].get("metrics", {}).get("mnist_test_accuracy")
             score = f" · {accuracy:.1%}" if isinstance(accuracy, (int, float)) else ""

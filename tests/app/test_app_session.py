@@ -192,6 +192,13 @@ def write_number(session, digits, lefts, scale=0.6):
                                 for stroke in SHAPES[digit]])
 
 
+def test_the_model_menu_offers_digit_models_only(real_model, isolated_dirs):
+    registry_with_reader(isolated_dirs / "models", rejector=True)
+    session = DrawingSession(SampleStore(), Registry())
+    assert [spec for _, spec in session.model_choices()] == ["digits", "digits@1"]
+    assert session.reader_id == "reader@1"  # the reader still reads numbers beside it
+
+
 @pytest.mark.slow
 def test_a_typed_number_saves_the_line_for_the_reader(real_model, isolated_dirs):
     from digitlab.line_samples import LineSamples
