@@ -45,7 +45,7 @@ def item_html(item: ReviewItem | None, waiting: int, done: int) -> str:
               if sample.camera else f"a {html.escape(sample.source)} sample")
     second = int(np.argsort(item.probabilities)[-2])
     doubt = (f"{article(item.guess)} or {article(second)}?" if item.margin < SURE_MARGIN
-             else "fairly sure, but check")
+             else "the model is sure: is it right?")
     return (f'<div class="dl-result dl-unsure-card" data-digit="{item.guess}" data-state="review" '
             f'data-sample="{sample.id}"><div class="dl-caption">The model guesses</div>'
             f'<div class="dl-digit">{item.guess}</div><div class="dl-unsure">'
@@ -105,7 +105,7 @@ class ReviewView:
         original = item.sample.original_png
         picture = decode_png(original) if original else 255 - item.sample.image
         self.pad.show_picture(picture)
-        self.model_input.show(item.sample.image.astype(np.float32) / 255.0)
+        self.model_input.show(item.sample.image.astype(np.float32) / 255.0, self.queue.probabilities)
 
     def key(self, key: str) -> bool:
         """Handle a key pressed on the pad; True when it meant something here."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from digitlab.app.session import DrawingSession
+from digitlab.app.strokes import enlarge
 from digitlab.app.widgets import DrawingApp
 from digitlab.review import waiting_count
 from digitlab.store import SampleStore
@@ -32,6 +33,8 @@ def test_review_labels_the_least_certain_sample_first_by_key(app):
     app.state.mode = "review"
     assert review_card(app) == str(unsure) and "camera cam-1, frame 1" in app.result.value
     assert "3 waiting" in app.result.value and app.pad.picture is not None
+    black = enlarge(np.zeros((28, 28)), app.model_input.scale)
+    assert app.model_input.saliency.value != black  # what the model looked at, as when drawing
     pen(app, SHAPES[1])  # the pad shows a sample: no ink is drawn over it
     assert app.session.recorder.is_empty()
     app.key_pressed("3", False, False, False)
