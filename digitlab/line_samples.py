@@ -102,6 +102,20 @@ class LineSamples:
             return self.store.query("SELECT COUNT(*) FROM line_samples")[0][0]
         return self.store.query("SELECT COUNT(*) FROM line_samples WHERE split = ?", (split,))[0][0]
 
+    def recent(self, limit: int = 8, set_name: str | None = None) -> list[LineSample]:
+        """The newest stored lines of one set (None: those saved without a set), newest first."""
+        set_name = check_set_name(set_name)
+        where, parameters = ("set_name IS NULL", []) if set_name is None else ("set_name = ?", [set_name])
+        rows = self.store.query(f"SELECT id, text, split FROM line_samples WHERE {where} "
+                                "ORDER BY id DESC LIMIT ?", [*parameters, int(limit)])
+        return [LineSample(row["id"], row["text"], row["split"]) for row in rows]
+
+    def delete(self, line_id: int) -> bool:
+        """Delete a stored line; False when there was none with this id."""
+        with self.store.transaction() as connection:
+            return connection.execute("DELETE FROM line_samples WHERE id = ?",
+                                      (int(line_id),)).rowcount > 0
+
     def lines(self, split: str = "train") -> tuple[list[np.ndarray], list[str]]:
         """The stored lines of one split (uint8 reader inputs) and their texts, oldest first."""
         rows = self.store.query("SELECT image, text FROM line_samples WHERE split = ? ORDER BY id",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import ipywidgets as widgets
 from traitlets import link
 
@@ -18,7 +20,7 @@ KEYS = {  # what the keys on the pad do, per mode
     "recognise": "<kbd>0</kbd>–<kbd>9</kbd> save with that label · <kbd>Enter</kbd> the model is "
                  "right · <kbd>L</kbd> label later (Review) · <kbd>Backspace</kbd> undo the "
                  "last save",
-    "read": "<kbd>P</kbd> read again",
+    "read": "<kbd>P</kbd> read again · <kbd>Backspace</kbd> undo the last saved number",
     "collect": "<kbd>Enter</kbd> save as the digit asked for · <kbd>0</kbd>–<kbd>9</kbd> save "
                "with that label · <kbd>Backspace</kbd> undo the last save",
     "review": "<kbd>0</kbd>–<kbd>9</kbd> label · <kbd>N</kbd> not a digit · <kbd>Space</kbd> "
@@ -36,6 +38,12 @@ def keys_help(mode: str) -> str:
         return ""
     drawing = " · <kbd>Esc</kbd> clear · <kbd>Z</kbd> undo stroke" if mode in DRAWING_MODES else ""
     return f'<div class="dl-hint dl-keys">Keys on the pad: {KEYS[mode]}{drawing}</div>'
+
+
+def on_enter(text: widgets.Text, action: Callable[[], None]) -> None:
+    """Run action when Enter is pressed in a text box (the box's "submit" message; ipywidgets 8
+    still sends it, though its on_submit is deprecated)."""
+    text.on_msg(lambda _, content, buffers: action() if content.get("event") == "submit" else None)
 
 
 class Controls:
@@ -89,10 +97,16 @@ class Controls:
         self.save_line_button = button(description="Save line", icon="save",
                                        tooltip="Save the number with the text you typed",
                                        layout=widgets.Layout(width="130px"))
+        self.undo_line_button = button(description="Undo save", icon="reply",
+                                       tooltip="Take back the last saved number (Backspace)",
+                                       layout=widgets.Layout(width="120px"))
+        self.saved_lines = widgets.HTML(layout=widgets.Layout(display="none"))
+        self.samples_title = widgets.HTML()
         self.line_saving = widgets.VBox([
             widgets.HTML('<div class="dl-hint">The right number (several lines: separated by '
-                         "spaces, top line first); the reader learns from saved lines.</div>"),
-            widgets.HBox([self.line_text, self.save_line_button])],
+                         "spaces, top line first), then Enter or Save line; the reader learns "
+                         "from saved lines.</div>"),
+            widgets.HBox([self.line_text, self.save_line_button, self.undo_line_button])],
             layout=widgets.Layout(display="none"))
         self.message = widgets.HTML()
         self.message.add_class("dl-message-box")
@@ -148,9 +162,8 @@ class Controls:
                               self.message, self.keys],
                              layout=widgets.Layout(flex="1 1 420px", max_width="560px"))
         self.columns = widgets.HBox([left, right], layout=widgets.Layout(flex_flow="row wrap"))
-        self.samples = widgets.VBox([
-            widgets.HTML('<div class="dl-section">Your saved drawings</div>'), history,
-            self.counts])
+        self.drawings = widgets.VBox([history, self.counts])
+        self.samples = widgets.VBox([self.samples_title, self.drawings, self.saved_lines])
         self.samples.add_class("dl-card")
         # the message line is shown in the Training tab too (one widget, two views)
         self.training = widgets.VBox([retrain, self.message], layout=widgets.Layout(
@@ -169,6 +182,11 @@ class Controls:
         self.columns.layout.display = "none" if mode == "train" else "flex"
         self.training.layout.display = "flex" if mode == "train" else "none"
         self.samples.layout.display = "flex" if mode in DRAWING_MODES else "none"
+        reading = mode == "read"  # saved numbers are listed instead of saved drawings
+        self.samples_title.value = (f'<div class="dl-section">Your saved '
+                                    f'{"numbers" if reading else "drawings"}</div>')
+        self.drawings.layout.display = "none" if reading else "flex"
+        self.saved_lines.layout.display = "block" if reading else "none"
         self.pad_tools.layout.display = "flex" if mode in DRAWING_MODES else "none"
         for other in MODE_NAMES:
             self.app.remove_class(f"dl-mode-{other}")

@@ -79,6 +79,17 @@ def counts_html(counts: dict[int, int], target: int | None = None) -> str:
     return f'<div class="dl-counts">{"".join(cells)}</div>'
 
 
+def saved_lines_html(lines) -> str:
+    """The newest saved numbers (line samples) of the set as chips, newest first."""
+    if not lines:
+        return ('<div class="dl-hint dl-saved-lines">No numbers saved here yet: type the right '
+                "number under a reading and press Save line (or Enter).</div>")
+    chips = "".join(f'<span class="dl-chip" title="{line.split} split">{html.escape(line.text)}'
+                    f"<small>#{line.id}</small></span>" for line in lines)
+    return (f'<div class="dl-saved-lines"><div class="dl-chips">{chips}</div><div class="dl-hint">'
+            "newest first · Backspace or Undo save takes back the last save</div></div>")
+
+
 class HistorySlot:
     """One saved sample in the strip: its thumbnail, a label picker and a delete button."""
 

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import ipywidgets as widgets
 
-from digitlab.app import messages
+from digitlab.app import messages, panels
 from digitlab.app.collect_view import CollectView
 from digitlab.app.pad import DrawingPad
 from digitlab.app.session import DrawingSession, NoModelError, NothingToUndoError
@@ -19,10 +19,11 @@ class SampleActions:
     """Store what is on the pad, take saves back and edit stored samples, saying what it did."""
 
     def __init__(self, session: DrawingSession, state: AppState, pad: DrawingPad,
-                 collect: CollectView, line_text: widgets.Text,
+                 collect: CollectView, line_text: widgets.Text, saved_lines: widgets.HTML,
                  show_waiting: Callable[[str], None], show_samples: Callable[[], None]):
         self.session, self.state, self.pad, self.collect = session, state, pad, collect
-        self.line_text, self.show_waiting, self.show_samples = line_text, show_waiting, show_samples
+        self.line_text, self.saved_lines = line_text, saved_lines
+        self.show_waiting, self.show_samples = show_waiting, show_samples
         self.notify = state.notify
         self.last_label: int | None = None
         self.saved_revision: int | None = None  # the pad's revision right after the last save
@@ -70,6 +71,8 @@ class SampleActions:
     def save_line(self) -> None:
         """Store the number on the pad with the text typed for it (read mode), then clear the pad."""
         if self.saved_already():
+            self.notify("info", "That number is saved: write the next one (Backspace or Undo "
+                                "save takes the last save back).")
             return
         typed = self.line_text.value.strip()
         try:
@@ -85,7 +88,12 @@ class SampleActions:
             return
         self.line_text.value = ""
         self.cleared_after_save("Saved. Write the next number")
+        self.show_lines()
         self.notify("ok", messages.saved_lines_text(saved))
+
+    def show_lines(self) -> None:
+        """List the newest saved numbers of the set (shown in read mode)."""
+        self.saved_lines.value = panels.saved_lines_html(self.session.recent_lines())
 
     def accept(self) -> None:
         """Enter: save with the model's answer (or, when collecting, with the digit asked for)."""
@@ -112,7 +120,11 @@ class SampleActions:
         self.save(prediction.digit)
 
     def undo_save(self) -> None:
-        """Backspace: delete the last sample saved in this session."""
+        """Backspace: delete the last sample saved in this session (in read mode: the last
+        number saved)."""
+        if self.state.mode == "read":
+            self.undo_line_save()
+            return
         try:
             sample_id = self.session.undo_save()
         except NothingToUndoError as error:
@@ -120,6 +132,16 @@ class SampleActions:
             return
         self.show_samples()
         self.notify("ok", f"Took back the last save (sample #{sample_id} deleted).")
+
+    def undo_line_save(self) -> None:
+        """Delete the lines the last Save line of this session stored."""
+        try:
+            texts = self.session.undo_line_save()
+        except NothingToUndoError as error:
+            self.notify("info", f"Nothing to undo: {error}.")
+            return
+        self.show_lines()
+        self.notify("ok", f"Took back the saved number{'s' * (len(texts) > 1)} {' '.join(texts)}.")
 
     def relabel(self, sample_id: int, label: int) -> None:
         """A history slot's label was changed."""

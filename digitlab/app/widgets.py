@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from digitlab.app import messages, page_loads, panels
 from digitlab.app.collect_view import CollectView
-from digitlab.app.controls import Controls
+from digitlab.app.controls import Controls, on_enter
 from digitlab.app.keys import key_action
 from digitlab.app.model_picker import ModelPicker
 from digitlab.app.pad import DrawingPad
@@ -85,8 +85,8 @@ class DrawingApp:
         self.collect = CollectView(state, self.retrain.start_scratch, self.show_samples,
                                    self.model_set, self.retrain.job_line)
         self.saving = saving = SampleActions(self.session, state, self.pad, self.collect,
-                                             controls.line_text, self.show_waiting,
-                                             self.show_samples)
+                                             controls.line_text, controls.saved_lines,
+                                             self.show_waiting, self.show_samples)
         self.review = ReviewView(ReviewQueue(self.session.store, self.session.probabilities28),
                                  state, self.pad, controls.model_input, controls.result,
                                  self.show_samples)
@@ -96,6 +96,8 @@ class DrawingApp:
         controls.later_button.on_click(lambda _: self.pressed(saving.later))
         controls.undo_save_button.on_click(lambda _: self.pressed(saving.undo_save))
         controls.save_line_button.on_click(lambda _: self.pressed(saving.save_line))
+        on_enter(controls.line_text, lambda: self.pressed(saving.save_line))
+        controls.undo_line_button.on_click(lambda _: self.pressed(saving.undo_line_save))
         self.history = HistoryStrip(history_length, saving.relabel,
                                     lambda sample_id: self.pressed(saving.delete, sample_id))
         self.widget = controls.layout(self.pad.canvas, self.collect.box, self.review.box,
@@ -140,6 +142,7 @@ class DrawingApp:
         collecting = self.state.mode == "collect"
         unnamed = collecting and self.state.set_name is None  # the form's name is invalid
         self.history.show([] if unnamed else self.session.history())
+        self.saving.show_lines()
         counts = {} if unnamed else self.session.counts()
         self.counts.value = counts_html(counts, self.collect.plan_size() if collecting else None)
         if collecting:

@@ -13,7 +13,7 @@ import psutil
 import pytest
 
 from digitlab.processes import free_port, port_listening, stop_process, wait_until
-from tests.app.helpers import ROOT, registry_with_model
+from tests.app.helpers import ROOT, registry_with_model, registry_with_reader
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -43,11 +43,13 @@ def wait_for_server(port: int, process: subprocess.Popen, timeout: float = 90.0)
 
 @contextmanager
 def served_app(root: Path, trained=None):
-    """`digitlab app` (preheated kernel) on a temp registry with a real model and a temp store."""
+    """`digitlab app` (preheated kernel) on a temp registry with a real model and the committed
+    line reader, and a temp store."""
     models, data, runs = root / "models", root / "data", root / "runs"
     for folder in (models, data, runs):
         folder.mkdir()
     registry_with_model(models, trained)
+    registry_with_reader(models)
     port = free_port()
     environment = {**os.environ, "DIGITLAB_MODELS_DIR": str(models), "DIGITLAB_DATA_DIR": str(data),
                    "DIGITLAB_RUNS_DIR": str(runs)}

@@ -8,7 +8,7 @@ from digitlab.app.session import DrawingSession
 from digitlab.app.widgets import DrawingApp
 from digitlab.store import SampleStore
 from tests.app.fakes import FakeJobs, FakeRegistry
-from tests.app.helpers import FakePredictor
+from tests.app.helpers import COMMITTED_MODEL, FakePredictor, registry_with_model
 
 
 @pytest.fixture(scope="module")
@@ -30,3 +30,12 @@ def app(tmp_path):
     session = DrawingSession(SampleStore(tmp_path / "samples.sqlite"), registry,
                              load_predictor=lambda spec: fake)
     return DrawingApp(session=session, jobs=FakeJobs())
+
+
+@pytest.fixture
+def real_model(isolated_dirs, request):
+    """The committed default model (or, before it exists, conftest's small trained one)."""
+    if (COMMITTED_MODEL / "model.tflite").exists():
+        return registry_with_model(isolated_dirs / "models")
+    return registry_with_model(isolated_dirs / "models",
+                               request.getfixturevalue("small_trained_model"))

@@ -80,6 +80,13 @@ def draw(recorder, shape: list[list[tuple[float, float]]], dx: float = 0.0) -> N
         recorder.end()
 
 
+def write_number(session, digits, lefts, scale=0.6):
+    """Draw digits from SHAPES at these x offsets on a wide pad."""
+    for digit, left in zip(digits, lefts):
+        draw(session.recorder, [[(left + scale * x, 10 + scale * y) for x, y in stroke]
+                                for stroke in SHAPES[digit]])
+
+
 def registry_with_model(models_root: Path, trained=None) -> str:
     """Put a real model at models_root/digits/1: the committed default, else `trained`'s model."""
     target = models_root / "digits" / "1"

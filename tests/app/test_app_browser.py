@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from digitlab.line_samples import LineSamples
 from digitlab.processes import wait_until
 from digitlab.store import SampleStore
 from tests.app.browser import (
@@ -152,6 +153,28 @@ def test_the_mode_buttons_switch_the_pad(page):
     draw(page, SHAPES[1])
     assert shown_digit(page) == "1" and page.locator(".dl-label-buttons").is_visible()
     assert page.get_by_role("button", name="Save line").is_hidden()
+
+
+def test_enter_in_the_number_box_saves_the_number_and_backspace_takes_it_back(page, voila_app):
+    lines = LineSamples(SampleStore(voila_app["store"]))
+    before = lines.count()
+    page.get_by_role("button", name="Read a number").click()
+    page.wait_for_function(PAD_SHOWN, arg=[840, 300, 840])
+    clear(page)
+    for digit, left in ((1, 60), (7, 200)):
+        draw(page, [[(left + 0.6 * x, 20 + 0.6 * y) for x, y in stroke] for stroke in SHAPES[digit]],
+             scale=1.0)
+    page.wait_for_selector('.dl-result:not([data-state="waiting"])')
+    page.get_by_placeholder("the right number").fill("17")
+    page.get_by_placeholder("the right number").press("Enter")
+    wait_until(lambda: lines.count() == before + 1)
+    page.wait_for_selector('.dl-saved-lines .dl-chip:has-text("17")')
+    page.wait_for_function("document.activeElement.classList.contains('dl-pad')")
+    page.keyboard.press("Backspace")  # in Read a number, Backspace takes the number back
+    wait_until(lambda: lines.count() == before)
+    page.wait_for_selector('.dl-message:has-text("Took back the saved number 17")')
+    page.get_by_role("button", name="Recognise a digit").click()
+    page.wait_for_function(PAD_SHOWN, arg=[560, 560, 560])
 
 
 def test_deleting_from_the_history_hands_the_keyboard_back_to_the_pad(page, voila_app):

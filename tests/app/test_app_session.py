@@ -13,12 +13,11 @@ from digitlab.ink import EmptyImageError
 from digitlab.registry import Registry
 from digitlab.store import SampleStore
 from tests.app.helpers import (
-    COMMITTED_MODEL,
     SHAPES,
     FakePredictor,
     draw,
-    registry_with_model,
     registry_with_reader,
+    write_number,
 )
 
 
@@ -153,15 +152,6 @@ def test_keys_map_to_actions():
     assert key_action("7", ctrl=True) is None and key_action("Tab") is None
 
 
-@pytest.fixture
-def real_model(isolated_dirs, request):
-    """The committed default model (or, before it exists, conftest's small trained one)."""
-    if (COMMITTED_MODEL / "model.tflite").exists():
-        return registry_with_model(isolated_dirs / "models")
-    return registry_with_model(isolated_dirs / "models",
-                               request.getfixturevalue("small_trained_model"))
-
-
 @pytest.mark.slow
 def test_a_real_model_reads_drawn_strokes(real_model):
     session = DrawingSession(SampleStore(), Registry())
@@ -183,13 +173,6 @@ def test_a_real_model_reads_a_number(real_model):
     assert reading.text == "107"
     assert [box[0] for box in (d.box for d in reading.digits)] == sorted(
         d.box[0] for d in reading.digits)
-
-
-def write_number(session, digits, lefts, scale=0.6):
-    """Draw digits from SHAPES at these x offsets on a wide pad."""
-    for digit, left in zip(digits, lefts):
-        draw(session.recorder, [[(left + scale * x, 10 + scale * y) for x, y in stroke]
-                                for stroke in SHAPES[digit]])
 
 
 def test_the_model_menu_offers_digit_models_only(real_model, isolated_dirs):
@@ -223,6 +206,11 @@ def test_a_typed_number_saves_the_line_for_the_reader(real_model, isolated_dirs)
     images, texts = LineSamples(store).lines(saved.split)
     assert texts == ["17"] and images[0].shape[0] == 32
     assert session.save_line("17")[0].duplicate  # the same drawing is stored once
+    assert [line.text for line in session.recent_lines()] == ["17"]
+    assert session.undo_line_save() == ["17"]  # the duplicate added nothing to take back
+    assert session.recent_lines() == [] and LineSamples(store).count() == 0
+    with pytest.raises(NothingToUndoError, match="no saved line"):
+        session.undo_line_save()
 
 
 @pytest.mark.slow

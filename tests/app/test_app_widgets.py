@@ -7,6 +7,8 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from digitlab.app.keys import SHORTCUTS, key_action
 from digitlab.app.launch import main, voila_command
 from digitlab.app.session import DrawingSession
@@ -14,7 +16,7 @@ from digitlab.app.widgets import PAD_SIZES, DrawingApp
 from digitlab.registry import Registry
 from digitlab.store import SampleStore
 from tests.app.fakes import FakeJobs, pen
-from tests.app.helpers import SHAPES, FakePredictor
+from tests.app.helpers import SHAPES, FakePredictor, registry_with_reader, write_number
 
 
 def test_stroke_end_shows_the_prediction(app):
@@ -217,3 +219,42 @@ def test_the_answer_shows_what_the_model_looked_at(app):
     app.clear()
     assert not cv2.imdecode(np.frombuffer(app.model_input.saliency.value, np.uint8),
                             cv2.IMREAD_COLOR).any()  # a cleared pad shows no heat
+
+
+def test_enter_in_the_number_box_saves_the_line_as_the_button_does(app):
+    app.controls.mode_picker.value = "read"
+    app.controls.save_line_button.click()
+    by_button = app.message.value
+    assert "Nothing to save" in by_button
+    app.notify("info", "")
+    app.controls.line_text._handle_custom_msg({"event": "other"}, [])
+    assert app.message.value == ""  # only Enter ("submit") saves
+    app.controls.line_text._handle_custom_msg({"event": "submit"}, [])
+    assert app.message.value == by_button
+
+
+@pytest.mark.slow
+def test_saved_numbers_are_listed_said_twice_and_taken_back(real_model, isolated_dirs):
+    registry_with_reader(isolated_dirs / "models")
+    session = DrawingSession(SampleStore(), Registry())
+    app = DrawingApp(session=session, jobs=FakeJobs())
+    app.controls.mode_picker.value = "read"
+    assert app.controls.saved_lines.layout.display == "block"
+    assert app.controls.drawings.layout.display == "none"
+    assert "saved numbers" in app.controls.samples_title.value
+    assert "No numbers saved" in app.controls.saved_lines.value
+    write_number(session, (1, 7), (40, 140))
+    app.controls.line_text.value = "17"
+    app.controls.line_text._handle_custom_msg({"event": "submit"}, [])
+    assert "Saved 17" in app.message.value and app.controls.line_text.value == ""
+    assert '<span class="dl-chip"' in app.controls.saved_lines.value and ">17<" in app.controls.saved_lines.value
+    app.controls.save_line_button.click()  # pressed again on the cleared pad: said so
+    assert "That number is saved" in app.message.value
+    app.key_pressed("Backspace", False, False, False)
+    assert "Took back the saved number 17" in app.message.value
+    assert "No numbers saved" in app.controls.saved_lines.value
+    app.controls.undo_line_button.click()
+    assert "Nothing to undo: there is no saved line" in app.message.value
+    app.controls.mode_picker.value = "recognise"  # drawings again, not numbers
+    assert app.controls.saved_lines.layout.display == "none"
+    assert app.controls.drawings.layout.display == "flex"
