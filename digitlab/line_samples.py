@@ -110,6 +110,14 @@ class LineSamples:
                                 "ORDER BY id DESC LIMIT ?", [*parameters, int(limit)])
         return [LineSample(row["id"], row["text"], row["split"]) for row in rows]
 
+    def set_text(self, line_id: int, text: str) -> bool:
+        """Give a stored line another text (a relabel taken back); False when there was none."""
+        text = check_text(text)
+        with self.store.transaction() as connection:
+            return connection.execute(
+                "UPDATE line_samples SET text = ?, source = CASE WHEN predicted = ? THEN 'canvas' "
+                "ELSE 'correction' END WHERE id = ?", (text, text, int(line_id))).rowcount > 0
+
     def delete(self, line_id: int) -> bool:
         """Delete a stored line; False when there was none with this id."""
         with self.store.transaction() as connection:

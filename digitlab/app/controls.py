@@ -20,7 +20,8 @@ KEYS = {  # what the keys on the pad do, per mode
     "recognise": "<kbd>0</kbd>–<kbd>9</kbd> save with that label · <kbd>Enter</kbd> the model is "
                  "right · <kbd>L</kbd> label later (Review) · <kbd>Backspace</kbd> undo the "
                  "last save",
-    "read": "<kbd>P</kbd> read again · <kbd>Backspace</kbd> undo the last saved number",
+    "read": "<kbd>Enter</kbd> save the number as typed in the box, or as read · <kbd>P</kbd> "
+            "read again · <kbd>Backspace</kbd> undo the last saved number",
     "collect": "<kbd>Enter</kbd> save as the digit asked for · <kbd>0</kbd>–<kbd>9</kbd> save "
                "with that label · <kbd>Backspace</kbd> undo the last save",
     "review": "<kbd>0</kbd>–<kbd>9</kbd> label · <kbd>N</kbd> not a digit · <kbd>Space</kbd> "

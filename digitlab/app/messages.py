@@ -21,7 +21,8 @@ MODE_HINTS = {
 }
 AFTER_ANSWER = {
     "recognise": "Wrong? Press the right digit key. Right? Press Enter.",
-    "read": "Read wrong? Type the right number in the box and press Save line. Esc starts again.",
+    "read": "Read wrong? Type the right number in the box and press Enter (Enter on the pad "
+            "saves it as read). Esc starts again.",
     "collect": "Press Enter to save it as the digit asked for.",
     "review": "",
     "train": "",

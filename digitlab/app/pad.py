@@ -15,6 +15,21 @@ BOX_COLOUR = "#2f80ed"
 INK, OVERLAY = 0, 1
 
 
+CAPTION_SPACING = 16  # px: captions nearer than this side by side would print over each other
+
+
+def caption_places(boxes: list[tuple[int, int, int, int]], height: int) -> list[tuple[float, float]]:
+    """Where each box's caption goes: centred above it, or below it where the caption before
+    would be too close (touching digits' boxes overlap)."""
+    places: list[tuple[float, float]] = []
+    for x, y, w, h in boxes:
+        centre, above = x + w / 2, max(14.0, y - 8.0)
+        crowded = any(abs(centre - other_x) < CAPTION_SPACING and abs(above - other_y) < CAPTION_SPACING
+                      for other_x, other_y in places)
+        places.append((centre, min(height - 4.0, y + h + 22.0) if crowded else above))
+    return places
+
+
 class DrawingPad:
     """A paper-white canvas: strokes drawn live on screen and recorded for rasterisation."""
 
@@ -190,6 +205,8 @@ class DrawingPad:
         layer.fill_style = BOX_COLOUR
         layer.line_width = 2
         layer.font = "bold 16px sans-serif"
-        for (x, y, w, h), caption in self.overlay_boxes:
+        layer.text_align = "center"
+        places = caption_places([box for box, _ in self.overlay_boxes], self.recorder.height)
+        for ((x, y, w, h), caption), (caption_x, caption_y) in zip(self.overlay_boxes, places):
             layer.stroke_rect(x - 4, y - 4, w + 8, h + 8)
-            layer.fill_text(caption, x - 4, max(14, y - 8))
+            layer.fill_text(caption, caption_x, caption_y)

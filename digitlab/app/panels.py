@@ -87,7 +87,7 @@ def saved_lines_html(lines) -> str:
     chips = "".join(f'<span class="dl-chip" title="{line.split} split">{html.escape(line.text)}'
                     f"<small>#{line.id}</small></span>" for line in lines)
     return (f'<div class="dl-saved-lines"><div class="dl-chips">{chips}</div><div class="dl-hint">'
-            "newest first · Backspace or Undo save takes back the last save</div></div>")
+            "newest first · Backspace or Undo save takes back this page's last save</div></div>")
 
 
 class HistorySlot:

@@ -1,4 +1,4 @@
-"""Saving from the pad: a digit with its label, a number with its text, undo, relabel, delete."""
+"""Saving from the pad: a digit with its label (a number: `line_saving`), undo, relabel, delete."""
 
 from __future__ import annotations
 
@@ -6,8 +6,9 @@ from collections.abc import Callable
 
 import ipywidgets as widgets
 
-from digitlab.app import messages, panels
+from digitlab.app import messages
 from digitlab.app.collect_view import CollectView
+from digitlab.app.line_saving import LineActions
 from digitlab.app.pad import DrawingPad
 from digitlab.app.session import DrawingSession, NoModelError, NothingToUndoError
 from digitlab.app.state import AppState
@@ -20,13 +21,15 @@ class SampleActions:
 
     def __init__(self, session: DrawingSession, state: AppState, pad: DrawingPad,
                  collect: CollectView, line_text: widgets.Text, saved_lines: widgets.HTML,
-                 show_waiting: Callable[[str], None], show_samples: Callable[[], None]):
+                 show_waiting: Callable[..., None], show_samples: Callable[[], None],
+                 answer: Callable[[], None]):
         self.session, self.state, self.pad, self.collect = session, state, pad, collect
-        self.line_text, self.saved_lines = line_text, saved_lines
-        self.show_waiting, self.show_samples = show_waiting, show_samples
+        self.show_waiting, self.show_samples, self.answer = show_waiting, show_samples, answer
         self.notify = state.notify
         self.last_label: int | None = None
         self.saved_revision: int | None = None  # the pad's revision right after the last save
+        self.saved_drawing: tuple | None = None  # (width, height, strokes) of the last save
+        self.lines = LineActions(self, line_text, saved_lines)  # "Read a number" saves numbers
 
     def saved_already(self) -> bool:
         """True when nothing was drawn since the last save (a double click, a key pressed twice)."""
@@ -34,10 +37,27 @@ class SampleActions:
 
     def cleared_after_save(self, waiting: str) -> None:
         """Wipe the pad after a save, remembering that this blank pad is a saved drawing."""
+        recorder = self.session.recorder
+        self.saved_drawing = (recorder.width, recorder.height, list(recorder.strokes))
         self.session.clear()
         self.saved_revision = self.session.recorder.revision
         self.pad.redraw_ink()
         self.show_waiting(waiting)
+
+    def bring_back_drawing(self) -> bool:
+        """After a save was taken back: put its drawing back on the pad and answer it when
+        nothing was drawn since (True); else a blank pad's card stops saying "Saved"."""
+        recorder, drawing = self.session.recorder, self.saved_drawing
+        self.saved_drawing = None  # only the last save's drawing can come back
+        if self.saved_already() and drawing and drawing[:2] == (recorder.width, recorder.height):
+            recorder.restore(drawing[2])
+            self.session.changed()
+            self.pad.redraw_ink()
+            self.answer()
+            return True
+        if recorder.is_empty():
+            self.show_waiting()
+        return False
 
     def save(self, label: int | None) -> None:
         """Store the drawing with this label (None: put aside for Review), then clear the pad."""
@@ -68,35 +88,12 @@ class SampleActions:
         if self.state.mode != "read":
             self.save(None)
 
-    def save_line(self) -> None:
-        """Store the number on the pad with the text typed for it (read mode), then clear the pad."""
-        if self.saved_already():
-            self.notify("info", "That number is saved: write the next one (Backspace or Undo "
-                                "save takes the last save back).")
-            return
-        typed = self.line_text.value.strip()
-        try:
-            saved = self.session.save_line(typed)
-        except EmptyImageError as error:
-            self.notify("warn", f"Nothing to save: {error}.")
-            return
-        except (StoreError, NoModelError, ValueError) as error:
-            self.notify("error", f"Could not save the line: {error}")
-            return
-        if all(sample.duplicate and sample.relabelled_from is None for sample in saved):
-            self.notify("info", messages.saved_lines_text(saved))  # nothing changed: keep the pad
-            return
-        self.line_text.value = ""
-        self.cleared_after_save("Saved. Write the next number")
-        self.show_lines()
-        self.notify("ok", messages.saved_lines_text(saved))
-
-    def show_lines(self) -> None:
-        """List the newest saved numbers of the set (shown in read mode)."""
-        self.saved_lines.value = panels.saved_lines_html(self.session.recent_lines())
-
     def accept(self) -> None:
-        """Enter: save with the model's answer (or, when collecting, with the digit asked for)."""
+        """Enter: save with the model's answer (or, when collecting, with the digit asked for;
+        reading a number, the number as typed or read)."""
+        if self.state.mode == "read":
+            self.lines.accept()
+            return
         if self.saved_already():
             return
         if self.state.mode == "collect":
@@ -121,9 +118,9 @@ class SampleActions:
 
     def undo_save(self) -> None:
         """Backspace: delete the last sample saved in this session (in read mode: the last
-        number saved)."""
+        number saved), bringing its drawing back when nothing was drawn since."""
         if self.state.mode == "read":
-            self.undo_line_save()
+            self.lines.undo()
             return
         try:
             sample_id = self.session.undo_save()
@@ -131,17 +128,8 @@ class SampleActions:
             self.notify("info", f"Nothing to undo: {error}.")
             return
         self.show_samples()
-        self.notify("ok", f"Took back the last save (sample #{sample_id} deleted).")
-
-    def undo_line_save(self) -> None:
-        """Delete the lines the last Save line of this session stored."""
-        try:
-            texts = self.session.undo_line_save()
-        except NothingToUndoError as error:
-            self.notify("info", f"Nothing to undo: {error}.")
-            return
-        self.show_lines()
-        self.notify("ok", f"Took back the saved number{'s' * (len(texts) > 1)} {' '.join(texts)}.")
+        back = " Its drawing is back on the pad." if self.bring_back_drawing() else ""
+        self.notify("ok", f"Took back the last save (sample #{sample_id} deleted).{back}")
 
     def relabel(self, sample_id: int, label: int) -> None:
         """A history slot's label was changed."""

@@ -62,7 +62,7 @@ class DrawingSession:
         self.model_error: str | None = None
         self.set_name: str | None = None  # None: the default pool; a name: a custom set
         self.saved_ids: list[int] = []  # this session's saves, newest last (what Backspace undoes)
-        self.saved_lines: list[list[LineSample]] = []  # per Save line press, the lines it added
+        self.saved_lines: list[list[LineSample]] = []  # per Save line, the lines it added or relabelled
         self.cached: tuple[int, Prediction] | None = None  # (recorder revision, its answer)
         if model is not None:
             self.use_model(model)
@@ -208,19 +208,22 @@ class DrawingSession:
                 predicted=predicted or None,
                 confidence=min((digit.confidence for digit in digits), default=None),
                 model_version=reader.model_id, set_name=self.set_name))
-        added = [sample for sample in saved if not sample.duplicate]
-        if added:
-            self.saved_lines.append(added)
+        changed = [sample for sample in saved if not sample.duplicate or sample.relabelled_from]
+        if changed:
+            self.saved_lines.append(changed)
         return saved
 
-    def undo_line_save(self) -> list[str]:
-        """Delete the lines this session's most recent Save line added; return their texts."""
+    def undo_line_save(self) -> list[LineSample]:
+        """Take back this page's most recent Save line: the lines it added are deleted, those it
+        relabelled get their old text again; return what was taken back."""
         lines = LineSamples(self.store)
         while self.saved_lines:
-            deleted = [line.text for line in self.saved_lines.pop() if lines.delete(line.id)]
-            if deleted:
-                return deleted
-        raise NothingToUndoError("there is no saved line to take back")
+            undone = [line for line in self.saved_lines.pop()
+                      if (lines.set_text(line.id, line.relabelled_from) if line.relabelled_from
+                          else lines.delete(line.id))]
+            if undone:
+                return undone
+        raise NothingToUndoError("no number was saved from this page since it opened")
 
     def recent_lines(self, limit: int = HISTORY_LENGTH) -> list[LineSample]:
         """The newest stored lines of the current set (or default pool), newest first."""

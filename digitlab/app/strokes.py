@@ -83,6 +83,11 @@ class StrokeRecorder:
         self.active = None
         self.revision += 1
 
+    def restore(self, strokes: list[Stroke]) -> None:
+        """Put strokes taken off the pad back on it (a save taken back brings its drawing back)."""
+        self.strokes, self.active = list(strokes), None
+        self.revision += 1
+
     def resize(self, width: int, height: int) -> None:
         """Change the pad size; strokes are cleared because their coordinates no longer fit."""
         self.width, self.height = width, height

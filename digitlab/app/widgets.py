@@ -86,7 +86,8 @@ class DrawingApp:
                                    self.model_set, self.retrain.job_line)
         self.saving = saving = SampleActions(self.session, state, self.pad, self.collect,
                                              controls.line_text, controls.saved_lines,
-                                             self.show_waiting, self.show_samples)
+                                             self.show_waiting, self.show_samples,
+                                             lambda: self.answer(quiet=True))
         self.review = ReviewView(ReviewQueue(self.session.store, self.session.probabilities28),
                                  state, self.pad, controls.model_input, controls.result,
                                  self.show_samples)
@@ -95,9 +96,9 @@ class DrawingApp:
         controls.accept_button.on_click(lambda _: self.pressed(saving.accept))
         controls.later_button.on_click(lambda _: self.pressed(saving.later))
         controls.undo_save_button.on_click(lambda _: self.pressed(saving.undo_save))
-        controls.save_line_button.on_click(lambda _: self.pressed(saving.save_line))
-        on_enter(controls.line_text, lambda: self.pressed(saving.save_line))
-        controls.undo_line_button.on_click(lambda _: self.pressed(saving.undo_line_save))
+        controls.save_line_button.on_click(lambda _: self.pressed(saving.lines.save_line))
+        on_enter(controls.line_text, lambda: self.pressed(saving.lines.save_line))
+        controls.undo_line_button.on_click(lambda _: self.pressed(saving.lines.undo))
         self.history = HistoryStrip(history_length, saving.relabel,
                                     lambda sample_id: self.pressed(saving.delete, sample_id))
         self.widget = controls.layout(self.pad.canvas, self.collect.box, self.review.box,
@@ -142,7 +143,7 @@ class DrawingApp:
         collecting = self.state.mode == "collect"
         unnamed = collecting and self.state.set_name is None  # the form's name is invalid
         self.history.show([] if unnamed else self.session.history())
-        self.saving.show_lines()
+        self.saving.lines.show_lines()
         counts = {} if unnamed else self.session.counts()
         self.counts.value = counts_html(counts, self.collect.plan_size() if collecting else None)
         if collecting:

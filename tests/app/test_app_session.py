@@ -207,9 +207,12 @@ def test_a_typed_number_saves_the_line_for_the_reader(real_model, isolated_dirs)
     assert texts == ["17"] and images[0].shape[0] == 32
     assert session.save_line("17")[0].duplicate  # the same drawing is stored once
     assert [line.text for line in session.recent_lines()] == ["17"]
-    assert session.undo_line_save() == ["17"]  # the duplicate added nothing to take back
+    assert session.save_line("71")[0].relabelled_from == "17"  # typed again: relabelled
+    (restored,) = session.undo_line_save()  # taking the relabel back gives the old text again
+    assert restored.relabelled_from == "17" and LineSamples(store).lines(saved.split)[1] == ["17"]
+    assert [line.text for line in session.undo_line_save()] == ["17"]  # the duplicate added none
     assert session.recent_lines() == [] and LineSamples(store).count() == 0
-    with pytest.raises(NothingToUndoError, match="no saved line"):
+    with pytest.raises(NothingToUndoError, match="no number was saved from this page"):
         session.undo_line_save()
 
 

@@ -11,6 +11,7 @@ import pytest
 
 from digitlab.app.keys import SHORTCUTS, key_action
 from digitlab.app.launch import main, voila_command
+from digitlab.app.pad import caption_places
 from digitlab.app.session import DrawingSession
 from digitlab.app.widgets import PAD_SIZES, DrawingApp
 from digitlab.registry import Registry
@@ -37,6 +38,12 @@ def test_keys_save_correct_and_undo(app):
     assert store.total() == 2 and store.recent(1)[0].label == 7
     app.key_pressed("Backspace", False, False, False)
     assert store.total() == 1 and "Took back" in app.message.value
+    assert "Its drawing is back on the pad" in app.message.value  # to save it right this time
+    assert not app.session.recorder.is_empty() and 'data-digit="7"' in app.result.value
+    app.key_pressed("Backspace", False, False, False)  # an older save: the pad keeps the 7
+    assert store.total() == 0 and "back on the pad" not in app.message.value
+    app.key_pressed("1", False, False, False)
+    assert store.total() == 1
     slot = app.history.slots[0]
     slot.label.value = 4
     assert store.get(slot.sample_id).label == 4
@@ -223,14 +230,33 @@ def test_the_answer_shows_what_the_model_looked_at(app):
 
 def test_enter_in_the_number_box_saves_the_line_as_the_button_does(app):
     app.controls.mode_picker.value = "read"
+    app.controls.line_text.value = "17"
     app.controls.save_line_button.click()
     by_button = app.message.value
-    assert "Nothing to save" in by_button
+    assert "Nothing to save" in by_button  # the pad is blank
     app.notify("info", "")
     app.controls.line_text._handle_custom_msg({"event": "other"}, [])
     assert app.message.value == ""  # only Enter ("submit") saves
     app.controls.line_text._handle_custom_msg({"event": "submit"}, [])
     assert app.message.value == by_button
+
+
+def test_a_typed_number_is_checked_before_saving(app):
+    app.controls.mode_picker.value = "read"
+    pen(app, SHAPES[1])
+    for typed, said in (("", "Type the right number in the box first"),
+                        ("abc", "Type digits 0-9 only"), ("１７", "Type digits 0-9 only"),
+                        ("-17", "Type digits 0-9 only")):
+        app.controls.line_text.value = typed
+        app.controls.save_line_button.click()
+        assert said in app.message.value, typed
+
+
+def test_captions_of_overlapping_boxes_do_not_print_over_each_other():
+    apart = caption_places([(10, 50, 20, 40), (60, 50, 20, 40)], 300)
+    assert apart == [(20, 42), (70, 42)]  # centred above each box
+    touching = caption_places([(10, 50, 20, 40), (14, 52, 20, 40)], 300)
+    assert touching[0] == (20, 42) and touching[1] == (24, 52 + 40 + 22)  # the second goes below
 
 
 @pytest.mark.slow
@@ -244,17 +270,23 @@ def test_saved_numbers_are_listed_said_twice_and_taken_back(real_model, isolated
     assert "saved numbers" in app.controls.samples_title.value
     assert "No numbers saved" in app.controls.saved_lines.value
     write_number(session, (1, 7), (40, 140))
+    drawn = list(session.recorder.strokes)
     app.controls.line_text.value = "17"
     app.controls.line_text._handle_custom_msg({"event": "submit"}, [])
     assert "Saved 17" in app.message.value and app.controls.line_text.value == ""
-    assert '<span class="dl-chip"' in app.controls.saved_lines.value and ">17<" in app.controls.saved_lines.value
+    assert '<span class="dl-chip"' in app.controls.saved_lines.value
+    assert ">17<" in app.controls.saved_lines.value and session.recorder.is_empty()
     app.controls.save_line_button.click()  # pressed again on the cleared pad: said so
     assert "That number is saved" in app.message.value
     app.key_pressed("Backspace", False, False, False)
-    assert "Took back the saved number 17" in app.message.value
+    assert "Took back the saved number 17. Its drawing is back on the pad." in app.message.value
     assert "No numbers saved" in app.controls.saved_lines.value
+    assert session.recorder.strokes == drawn and 'data-state="waiting"' not in app.result.value
     app.controls.undo_line_button.click()
-    assert "Nothing to undo: there is no saved line" in app.message.value
+    assert "Nothing to undo: no number was saved from this page" in app.message.value
+    read = session.read().text
+    app.key_pressed("Enter", False, False, False)  # Enter on the pad: the reader is right
+    assert f"Saved {read}" in app.message.value and session.recorder.is_empty()
     app.controls.mode_picker.value = "recognise"  # drawings again, not numbers
     assert app.controls.saved_lines.layout.display == "none"
     assert app.controls.drawings.layout.display == "flex"
