@@ -65,13 +65,8 @@ class LineActions:
         if self.line_text.value.strip() or self.actions.saved_already():
             self.save_line()
             return
-        try:
-            reading = self.session.read()
-        except EmptyImageError:
-            self.notify("warn", messages.nothing_to_save(self.session.recorder.is_empty()))
-            return
-        except NoModelError as error:
-            self.notify("error", f"No model to ask: {error}")
+        reading = self.actions.answer_to_save(self.session.read)
+        if reading is None:
             return
         if not reading.lines:
             self.notify("warn", "No number was read on the pad, so there is nothing to save.")

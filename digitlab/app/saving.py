@@ -44,6 +44,16 @@ class SampleActions:
         self.pad.redraw_ink()
         self.show_waiting(waiting)
 
+    def answer_to_save(self, ask: Callable):
+        """The model's answer (ask()) for Enter to save, or None, said why: a blank pad, no model."""
+        try:
+            return ask()
+        except EmptyImageError:
+            self.notify("warn", messages.nothing_to_save(self.session.recorder.is_empty()))
+        except NoModelError as error:
+            self.notify("error", f"No model to ask: {error}")
+        return None
+
     def bring_back_drawing(self) -> bool:
         """After a save was taken back: put its drawing back on the pad and answer it when
         nothing was drawn since (True); else a blank pad's card stops saying "Saved"."""
@@ -102,13 +112,8 @@ class SampleActions:
             else:
                 self.save(self.collect.wanted)
             return
-        try:
-            prediction = self.session.predict()
-        except EmptyImageError:
-            self.notify("warn", messages.nothing_to_save(self.session.recorder.is_empty()))
-            return
-        except NoModelError as error:
-            self.notify("error", f"No model to ask: {error}")
+        prediction = self.answer_to_save(self.session.predict)
+        if prediction is None:
             return
         if prediction.not_digit:  # Enter means "the model is right": it named no digit
             self.notify("warn", "The model says that is not a digit: if it is one, press its "
