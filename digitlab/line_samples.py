@@ -22,7 +22,7 @@ from digitlab.samples import (
     encode_png,
     split_for,
 )
-from digitlab.store import SampleStore
+from digitlab.store import SampleStore, set_clause
 
 MAX_TEXT_LENGTH = 40
 
@@ -104,8 +104,7 @@ class LineSamples:
 
     def recent(self, limit: int = 8, set_name: str | None = None) -> list[LineSample]:
         """The newest stored lines of one set (None: those saved without a set), newest first."""
-        set_name = check_set_name(set_name)
-        where, parameters = ("set_name IS NULL", []) if set_name is None else ("set_name = ?", [set_name])
+        where, parameters = set_clause(check_set_name(set_name))
         rows = self.store.query(f"SELECT id, text, split FROM line_samples WHERE {where} "
                                 "ORDER BY id DESC LIMIT ?", [*parameters, int(limit)])
         return [LineSample(row["id"], row["text"], row["split"]) for row in rows]

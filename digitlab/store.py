@@ -50,6 +50,15 @@ from digitlab.store_schema import COLUMNS, SCHEMA_VERSION  # noqa: F401 (re-expo
 DIGIT_FOLDERS = {str(digit) for digit in range(10)}
 
 
+def set_clause(set_name: str | None) -> tuple[str | None, list]:
+    """The condition (and its parameter) that selects one sample set: None is the default pool
+    (set_name IS NULL); ALL_SETS selects every set, so no condition."""
+    set_name = check_set_name(set_name, allow_all=True)
+    if set_name is None:
+        return "set_name IS NULL", []
+    return (None, []) if set_name == ALL_SETS else ("set_name = ?", [set_name])
+
+
 class SampleStore:
     """The sample database; each thread and process uses its own connection, so all may share it.
 
@@ -161,12 +170,10 @@ class SampleStore:
         """The WHERE clause and its parameters for a set / split / sources selection (labelled
         samples only)."""
         clauses, parameters = ["label IS NOT NULL"], []
-        set_name = check_set_name(set_name, allow_all=True)
-        if set_name is None:
-            clauses.append("set_name IS NULL")
-        elif set_name != ALL_SETS:
-            clauses.append("set_name = ?")
-            parameters.append(set_name)
+        clause, chosen = set_clause(set_name)
+        if clause is not None:
+            clauses.append(clause)
+            parameters.extend(chosen)
         if split is not None:
             if split not in SPLITS:
                 raise StoreError(f"unknown split {split!r}; use one of: {', '.join(SPLITS)}")

@@ -143,7 +143,8 @@ class DrawingApp:
         collecting = self.state.mode == "collect"
         unnamed = collecting and self.state.set_name is None  # the form's name is invalid
         self.history.show([] if unnamed else self.session.history())
-        self.saving.lines.show_lines()
+        if self.state.mode == "read":  # the saved numbers are listed in that mode only
+            self.saving.lines.show_lines()
         counts = {} if unnamed else self.session.counts()
         self.counts.value = counts_html(counts, self.collect.plan_size() if collecting else None)
         if collecting:
