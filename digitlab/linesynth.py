@@ -60,6 +60,12 @@ class LineRecipe:
         """The handwriting lines, half of them written again with a ball-point or felt pen."""
         return replace(cls.handwriting(), pen_share=0.5)
 
+    @classmethod
+    def writers(cls) -> LineRecipe:
+        """The pen lines with wider changes of hand: stronger wobble, slant and rotation, more touching."""
+        return replace(cls.pen(), pen_share=0.4, elastic_share=0.7, elastic_pixels=2.0, max_slant=0.45,
+                       max_rotation_degrees=10.0, touching_share=0.5)
+
     def to_dict(self) -> dict:
         """The recipe as a JSON object."""
         return asdict(self)

@@ -84,10 +84,10 @@ def reader_card(result: ReaderResult):
                 "framework": {"keras": keras.__version__, "tensorflow": tf.__version__},
                 "train_seconds": round(result.seconds, 1)}
     if result.config.initial_model:  # a fine-tuned ensemble still names the readers it holds
-        from digitlab.predict import read_card, resolve_model
+        from digitlab.reader_members import resolve_reader
 
-        path, training["fine_tuned_from"], _ = resolve_model(result.config.initial_model)
-        members_of = read_card(path).get("members")
+        _, training["fine_tuned_from"], initial_card = resolve_reader(result.config.initial_model)
+        members_of = initial_card.get("members")
         if members_of:
             training["members"] = members_of
     metrics = {"validation_sequence": sequence_accuracy(validation, result.sets["validation"][1]),

@@ -92,19 +92,18 @@ def reader_ensemble_card(model, members: list[tuple[str, dict]], lines: int = 30
 
 def main(argv: list[str] | None = None) -> int:
     """Command line: build, measure and register the reader ensemble (add --promote to read with it)."""
-    from digitlab.predict import read_card, resolve_model
-    from digitlab.reader_train import load_reader_model
+    from digitlab.reader_members import load_reader_model, resolve_reader
     from digitlab.registry import Registry
 
     parser = argparse.ArgumentParser(prog="digitlab reader-ensemble",
                                      description=__doc__.splitlines()[0])
-    parser.add_argument("members", nargs="+", help="2 or 3 readers (name@version or folders)")
+    parser.add_argument("members", nargs="+", help="2 or 3 readers (name@version, folders, or an ensemble's READER:member_N)")
     parser.add_argument("--name", default="reader", help="registry name to save under")
     parser.add_argument("--promote", action="store_true", help="make the ensemble current")
     arguments = parser.parse_args(argv)
-    resolved = [resolve_model(spec) for spec in arguments.members]
+    resolved = [resolve_reader(spec) for spec in arguments.members]
     model = build_reader_ensemble([load_reader_model(spec) for spec in arguments.members])
-    card = reader_ensemble_card(model, [(model_id, read_card(path)) for path, model_id, _ in resolved])
+    card = reader_ensemble_card(model, [(model_id, card) for _, model_id, card in resolved])
     registry = Registry()
     version = registry.save(model, arguments.name, card)
     if arguments.promote:

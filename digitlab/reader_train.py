@@ -81,7 +81,8 @@ class ReaderResult:
 
 WARMUP_STEPS = 300
 MEMBER_SEED_STEP = 1000
-RECIPES = {"default": LineRecipe, "handwriting": LineRecipe.handwriting, "pen": LineRecipe.pen}
+RECIPES = {"default": LineRecipe, "handwriting": LineRecipe.handwriting, "pen": LineRecipe.pen,
+           "writers": LineRecipe.writers}
 
 
 def learning_rate_at(done: float, step: int, peak: float) -> float:
@@ -94,16 +95,6 @@ def learning_rate_at(done: float, step: int, peak: float) -> float:
     return float(peak * warm * (0.02 + 0.98 * 0.5 * (1.0 + np.cos(np.pi * min(done, 1.0)))))
 
 
-def load_reader_model(spec: str):
-    """The Keras model of a registry reader ("reader", "reader@2") or of a .keras file."""
-    import keras
-
-    from digitlab.predict import resolve_model
-
-    path, _, _ = resolve_model(spec)
-    return keras.saving.load_model(path if path.suffix == ".keras" else path / "model.keras")
-
-
 def train_reader(config: ReaderConfig | None = None, mnist=None, progress=None) -> ReaderResult:
     """Make the lines, train the CRNN with CTC, and measure it on the validation lines."""
     import keras
@@ -113,6 +104,7 @@ def train_reader(config: ReaderConfig | None = None, mnist=None, progress=None) 
     from digitlab.lineimage import LINE_HEIGHT
     from digitlab.reader import BLANK, time_steps
     from digitlab.reader_ensemble import member_count
+    from digitlab.reader_members import load_reader_model
     from digitlab.reader_model import build_reader
 
     config = config or ReaderConfig()
@@ -208,7 +200,15 @@ def main(argv: list[str] | None = None) -> int:
               else ReaderConfig(**chosen))
     result = train_reader(config, progress=lambda fraction, text: print(f"[{fraction:4.0%}] {text}",
                                                                         flush=True))
-    card = reader_card(result)
+    try:
+        card = reader_card(result)
+    except Exception:  # the trained weights outlive a failed measurement
+        from digitlab.paths import data_dir
+
+        rescued = data_dir() / f"unsaved-{arguments.name}-{time.strftime('%Y%m%d-%H%M%S')}.keras"
+        result.model.save(rescued)
+        print(f"measuring the reader failed; its weights are saved in {rescued}", file=sys.stderr)
+        raise
     registry = Registry()
     version = registry.save(result.model, arguments.name, card)
     if arguments.promote:

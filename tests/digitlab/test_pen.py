@@ -79,3 +79,17 @@ def test_pen_lines_are_thinner_than_the_same_lines_written_by_mnists_pen(mnist):
         return np.mean([(line > 128).mean() for line in lines])
 
     assert ink_share(pen) < 0.7 * ink_share(brush)
+
+
+def test_the_writers_recipe_widens_the_pen_recipes_changes_of_hand(mnist):
+    from digitlab.reader_train import RECIPES
+
+    pen, writers = LineRecipe.pen(), RECIPES["writers"]()
+    for wider in ("elastic_share", "elastic_pixels", "max_slant", "max_rotation_degrees", "touching_share"):
+        assert getattr(writers, wider) > getattr(pen, wider), wider
+    (images, labels), _ = mnist
+    lines, texts = make_lines(images[:300], labels[:300], 20, seed=5, recipe=writers)
+    again, same_texts = make_lines(images[:300], labels[:300], 20, seed=5, recipe=writers)
+    pen_lines, pen_texts = make_lines(images[:300], labels[:300], 20, seed=5, recipe=pen)
+    assert texts == same_texts and all(np.array_equal(a, b) for a, b in zip(lines, again))
+    assert not all(a.shape == b.shape and np.array_equal(a, b) for a, b in zip(lines, pen_lines))

@@ -150,3 +150,50 @@ def test_an_ensemble_fine_tunes_every_member(two_tiny_readers, mnist, tmp_path):
         assert not np.allclose(member.get_weights()[0], start)  # both members learned
     card = reader_card(tuned).to_dict()  # the fine-tuned card still names the readers it holds
     assert card["fine_tuned_from"] == "ensemble" and card["members"] == joined_card["members"]
+
+
+def test_a_member_spec_names_one_reader_of_an_ensemble():
+    from digitlab.reader_members import split_member
+
+    assert split_member("reader@5:member_3") == ("reader@5", 3)
+    assert split_member("reader@2") == ("reader@2", None)
+    assert split_member("models/reader/2/model.keras") == ("models/reader/2/model.keras", None)
+    for wrong in ("reader@5:member_0", "reader@5:member_x", "reader@5:member_"):
+        with pytest.raises(ValueError, match="READER:member_N"):
+            split_member(wrong)
+
+
+def test_a_member_of_an_ensemble_is_fine_tuned_and_joined_again(two_tiny_readers, mnist, isolated_dirs):
+    from digitlab.reader_card import reader_card
+    from digitlab.reader_ensemble import build_reader_ensemble, reader_ensemble_card
+    from digitlab.reader_members import load_reader_model, resolve_reader
+    from digitlab.reader_train import ReaderConfig, train_reader
+    from digitlab.registry import Registry
+
+    models = [result.model for result, _ in two_tiny_readers]
+    joined = build_reader_ensemble(models)
+    members = [(f"tiny@{index + 1}", card) for index, (_, card) in enumerate(two_tiny_readers)]
+    Registry().save(joined, "reader", reader_ensemble_card(joined, members, lines=10, workers=1))
+    line = np.random.default_rng(1).uniform(0, 1, (2, 32, 96, 1)).astype(np.float32)
+    second = load_reader_model("reader@1:member_2")
+    assert second.output_shape[-1] == 11
+    np.testing.assert_allclose(np.asarray(second(line)), np.asarray(models[1](line)), atol=1e-6)
+    _, model_id, card = resolve_reader("reader@1:member_2")
+    assert model_id == "reader@1:member_2 = tiny@2" and card["config"]["member"] == 1
+    assert card["config"]["seed"] == two_tiny_readers[1][1]["config"]["seed"]
+    for wrong in (load_reader_model, resolve_reader):
+        with pytest.raises(ValueError, match="no member_3"):
+            wrong("reader@1:member_3")
+
+    config = ReaderConfig.fine_tune("reader@1:member_2", train_lines=64, validation_lines=10,
+                                    test_lines=10, workers=1, use_store=False)
+    tuned = reader_card(train_reader(config, mnist=mnist)).to_dict()
+    assert tuned["fine_tuned_from"] == model_id and "members" not in tuned
+
+    resolved = [resolve_reader(f"reader@1:member_{number}") for number in (1, 2)]
+    again = build_reader_ensemble([load_reader_model(f"reader@1:member_{number}") for number in (1, 2)])
+    np.testing.assert_allclose(np.asarray(again(line)), np.asarray(joined(line)), atol=1e-6)
+    card = reader_ensemble_card(again, [(model_id, card) for _, model_id, card in resolved],
+                                lines=10, workers=1).to_dict()
+    assert [member["member"] for member in card["members"]] == [0, 1]
+    assert card["members"][0]["model"] == "reader@1:member_1 = tiny@1"
